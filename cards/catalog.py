@@ -1,0 +1,68 @@
+"""The CDS services these rules answer for, each declared once next to its rules.
+
+Discovery (``GET /cds-services``) is generated from these declarations by ``service.registry``; the
+prefetch templates are derived from the value sets, so a code added there reaches the EHR's prefetch too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cards import metastatic
+from cards.config import check_thresholds, read_data
+from cards.render import render_cards
+from terminology import queries
+from terminology.knowledge import Knowledge
+from terminology.snapshot import PatientSnapshot
+
+NewId = Callable[[], str]
+Advise = Callable[[PatientSnapshot, datetime, NewId], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDeclaration:
+    """Everything discovery announces about one service, and the function that advises."""
+
+    id: str
+    hook: str
+    title: str
+    description: str
+    usage_requirements: str
+    prefetch: Mapping[str, str]
+    advise: Advise
+
+
+def calcinosis_service(knowledge: Knowledge) -> ServiceDeclaration:
+    """The ``patient-view`` service: loads and checks its rule data once, then advises per request."""
+    data = read_data("service.json")
+    topic_system: str = data["ruleTopicSystem"]
+    config = metastatic.load_config()
+    check_thresholds(
+        {name: getattr(config.thresholds, name) for name in type(config.thresholds).model_fields}, knowledge
+    )
+
+    def advise(snapshot: PatientSnapshot, now: datetime, new_id: NewId) -> list[dict[str, Any]]:
+        findings = metastatic.evaluate(snapshot, config, now)
+        return render_cards(findings, topic_system, new_id)
+
+    lab_value_sets = [analyte.value_set for analyte in knowledge.analytes.values()]
+    service = data["service"]
+    return ServiceDeclaration(
+        id=service["id"],
+        hook=service["hook"],
+        title=service["title"],
+        description=service["description"],
+        usage_requirements=service["usageRequirements"],
+        prefetch={
+            "patient": queries.patient_read(),
+            "labs": queries.observations_by_value_sets(knowledge, lab_value_sets),
+            "conditions": queries.by_patient("Condition"),
+            "medicationRequests": queries.by_patient("MedicationRequest"),
+            "medicationAdministrations": queries.by_patient("MedicationAdministration"),
+            "procedures": queries.by_patient("Procedure"),
+        },
+        advise=advise,
+    )

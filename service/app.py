@@ -1,0 +1,83 @@
+"""The FastAPI application factory: ``create_app(settings)`` builds everything; nothing happens on import.
+
+Endpoints (CDS Hooks 2.0.1, https://cds-hooks.hl7.org/2.0/): ``GET /cds-services`` (discovery),
+``POST /cds-services/{id}`` (the hook), plus ``GET /healthz`` and ``GET /readyz``. CORS lets browser
+clients such as the CDS Hooks sandbox call us; preflights need no credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import httpx
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+
+from cards.catalog import calcinosis_service
+from service.body import read_body
+from service.errors import ErrorCode, ServiceError
+from service.hook import HookDeps, call_hook
+from service.http_errors import install_error_handlers
+from service.outbound import Allowlist
+from service.registry import Registry
+from service.resolve import FetchDeps
+from service.settings import Settings
+from terminology.knowledge import load_knowledge
+
+JSON = "application/json"
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A ready-to-serve app; loads and checks all knowledge and rule data before returning."""
+    settings = settings or Settings()
+    knowledge = load_knowledge()
+    registry = Registry([calcinosis_service(knowledge)])
+    allowlist = Allowlist.from_entries(settings.fhir_server_allowlist)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One outbound client for the app's life: pooled connections, no redirects, no proxy from env.
+        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
+            app.state.deps = HookDeps(FetchDeps(settings, allowlist, http), knowledge, lambda: datetime.now(UTC))
+            yield
+
+    app = FastAPI(title="calcinosis-cds", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allow_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
+    install_error_handlers(app)
+
+    @app.get("/cds-services")
+    async def discovery() -> Response:
+        return _json(registry.discovery)
+
+    @app.post("/cds-services/{service_id}")
+    async def hook(service_id: str, request: Request) -> Response:
+        declaration = registry.get(service_id)
+        if declaration is None:
+            raise ServiceError.single(404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}")
+        raw = await read_body(request, settings.max_body_bytes)
+        return _json(await call_hook(declaration, raw, request.app.state.deps))
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return _json({"status": "ok"})
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> Response:
+        ready = getattr(request.app.state, "deps", None) is not None
+        return _json({"status": "ready" if ready else "starting"}, 200 if ready else 503)
+
+    return app

@@ -1,0 +1,96 @@
+"""One hook call, end to end: parse, check, resolve prefetch, build the snapshot, advise, check the cards.
+
+Data flows one way: request -> ``service`` (this module) -> ``terminology`` (snapshot) -> ``cards``
+(findings, cards) -> response. Every client mistake becomes a ``ServiceError`` with a stable code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from cards.catalog import ServiceDeclaration
+from service.errors import ErrorCode, Problem, ServiceError
+from service.resolve import FetchDeps, resolve_prefetch
+from service.sendable import card_problems
+from service.wire import HookRequest, HookResponse, PatientViewContext
+from terminology.knowledge import Knowledge
+from terminology.snapshot_builder import build_snapshot
+
+log = logging.getLogger("calcinosis_cds.hook")
+BAD_REQUEST = 400
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class HookDeps:
+    fetch: FetchDeps
+    knowledge: Knowledge
+    clock: Callable[[], datetime]
+
+
+class OutboundCardError(RuntimeError):
+    """A card we built fails the spec's structural check: our bug, never the caller's."""
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 ``request.malformed-json``."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ServiceError.single(
+            BAD_REQUEST, ErrorCode.MALFORMED_JSON, f"request body is not valid JSON: {exc.msg} at position {exc.pos}"
+        ) from exc
+    if not isinstance(body, dict):
+        raise ServiceError.single(BAD_REQUEST, ErrorCode.MALFORMED_JSON, "request body must be a JSON object")
+    return body
+
+
+def parse_model(model: type[M], data: Any, prefix: str = "") -> M:
+    """``data`` as ``model``, or a 400 ``request.invalid`` naming each bad field (never echoing values)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            path = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
+            problems.append(Problem(ErrorCode.INVALID_REQUEST, f"{path or 'body'}: {error['msg']}", path or None))
+        raise ServiceError(BAD_REQUEST, problems) from exc
+
+
+async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> dict[str, Any]:
+    """The CDS Hooks response body for one call of ``declaration``."""
+    started = time.perf_counter()
+    request = parse_model(HookRequest, parse_json_object(raw))
+    if request.hook != declaration.hook:
+        raise ServiceError.single(
+            BAD_REQUEST,
+            ErrorCode.HOOK_MISMATCH,
+            f"service {declaration.id!r} answers the {declaration.hook!r} hook, not {request.hook!r}",
+            "hook",
+        )
+    context = parse_model(PatientViewContext, request.context, prefix="context")
+    values = await resolve_prefetch(declaration.prefetch, request, deps.fetch)
+    snapshot = build_snapshot(context.patientId, values.values(), deps.knowledge)
+    cards = declaration.advise(snapshot, deps.clock(), lambda: str(uuid.uuid4()))
+    problems = [p for card in cards for p in card_problems(card)]
+    if problems:
+        raise OutboundCardError("; ".join(problems))
+    response = HookResponse.model_validate({"cards": cards}).to_wire()
+    log.info(
+        "answered hookInstance=%s service=%s cards=%d ignored=%s ms=%.1f",
+        request.hookInstance,
+        declaration.id,
+        len(cards),
+        snapshot.ignored_counts(),
+        (time.perf_counter() - started) * 1000,
+    )
+    return response

@@ -1,0 +1,140 @@
+"""Resolving a request's prefetch into data: use what the EHR sent, fetch what it did not.
+
+Implements the state machine of ``service.prefetch`` against the FHIR server: every key that is missing
+or that the EHR failed is fetched concurrently, under one deadline (``CDS_HOOK_BUDGET_S``). If any of
+them cannot be obtained the hook answers 412 (CDS Hooks 2.0 § HTTP Response: "unable to retrieve the
+necessary FHIR data"), naming each failed key and its reason, well within the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from service.errors import ErrorCode, Problem, ServiceError
+from service.fhir_client import FhirClient, FhirFetchError
+from service.outbound import Allowlist
+from service.prefetch import PrefetchState, classify, render_template, token_values
+from service.settings import Settings
+from service.wire import HookRequest
+
+log = logging.getLogger("calcinosis_cds.prefetch")
+PRECONDITION_FAILED = 412
+
+
+@dataclass(frozen=True, slots=True)
+class FetchDeps:
+    settings: Settings
+    allowlist: Allowlist
+    http: httpx.AsyncClient
+
+
+class _KeyFailed(Exception):
+    """Raised inside the task group to cancel the other fetches once one key has failed."""
+
+
+class FetchFailures(Exception):
+    """The keys that could not be fetched, each with its error."""
+
+    def __init__(self, failures: Mapping[str, FhirFetchError]) -> None:
+        super().__init__(", ".join(f"{k}={e.reason}" for k, e in sorted(failures.items())))
+        self.failures = dict(failures)
+
+
+def _unavailable(failures: Mapping[str, FhirFetchError]) -> ServiceError:
+    problems = [
+        Problem(
+            ErrorCode.PREFETCH_UNAVAILABLE,
+            f"prefetch key {key!r} could not be obtained: {err.reason} ({err})",
+            f"prefetch.{key}",
+        )
+        for key, err in sorted(failures.items())
+    ]
+    return ServiceError(PRECONDITION_FAILED, problems)
+
+
+async def _fetch_all(client: FhirClient, queries: Mapping[str, str], budget_s: float) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    failures: dict[str, FhirFetchError] = {}
+
+    async def fetch_one(key: str, query: str) -> None:
+        try:
+            results[key] = await client.fetch(query)
+        except FhirFetchError as err:
+            failures[key] = err
+            raise _KeyFailed from err
+
+    try:
+        async with asyncio.timeout(budget_s):
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for key, query in queries.items():
+                        group.create_task(fetch_one(key, query))
+            except* _KeyFailed:
+                pass
+    except TimeoutError:
+        for key in queries:
+            if key not in results and key not in failures:
+                failures[key] = FhirFetchError("budget-exhausted", f"not fetched within {budget_s:g} s")
+    if failures:
+        raise FetchFailures(failures)
+    return results
+
+
+async def resolve_prefetch(
+    prefetch_templates: Mapping[str, str], request: HookRequest, deps: FetchDeps
+) -> dict[str, Any]:
+    """Data for every declared key (``NO_DATA`` keys are left out); raises ``ServiceError`` 412."""
+    values: dict[str, Any] = {}
+    queries: dict[str, str] = {}
+    tokens = token_values(request.context)
+    states: dict[str, int] = {}
+    for key, template in prefetch_templates.items():
+        state = classify(request.prefetch, key)
+        states[state.value] = states.get(state.value, 0) + 1
+        if state is PrefetchState.PROVIDED:
+            assert request.prefetch is not None  # noqa: S101 - classify() returns PROVIDED only then
+            values[key] = request.prefetch[key]
+        elif state is not PrefetchState.NO_DATA:
+            queries[key] = render_template(template, tokens)
+    log.info("prefetch hookInstance=%s states=%s", request.hookInstance, states)
+    if not queries:
+        return values
+    if not request.fhirServer:
+        missing = FhirFetchError("no-fhir-server", "not prefetched and the request has no fhirServer")
+        raise _unavailable(dict.fromkeys(queries, missing))
+    if not deps.allowlist.allows(request.fhirServer):
+        raise ServiceError.single(
+            PRECONDITION_FAILED,
+            ErrorCode.FHIR_SERVER_NOT_ALLOWED,
+            "fhirServer is not in this service's allowlist (CDS_FHIR_SERVER_ALLOWLIST); data could not be fetched",
+            "fhirServer",
+        )
+    settings = deps.settings
+    token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
+    client = FhirClient(
+        deps.http,
+        request.fhirServer,
+        token,
+        deadline=time.monotonic() + settings.hook_budget_s,
+        per_call_timeout=settings.fhir_timeout_s,
+        page_size=settings.fhir_page_size,
+        max_pages=settings.fhir_max_pages,
+        max_response_bytes=settings.fhir_max_response_bytes,
+    )
+    started = time.perf_counter()
+    try:
+        fetched = await _fetch_all(client, queries, settings.hook_budget_s)
+    except FetchFailures as err:
+        log.warning("fetch failed hookInstance=%s reasons=%s", request.hookInstance, err)
+        raise _unavailable(err.failures) from err
+    log.info(
+        "fetched hookInstance=%s keys=%d ms=%.1f", request.hookInstance, len(fetched), (time.perf_counter() - started) * 1000
+    )
+    return {**values, **fetched}

@@ -1,0 +1,48 @@
+"""The structural check every outbound card passes (CDS Hooks 2.0 § Card Attributes).
+
+Strict on what we send: a uuid, a summary under 140 characters, a valid indicator, a source label,
+``selectionBehavior`` whenever there are suggestions, suggestion uuids, override reasons with a display,
+absolute http(s) links, and no ``null``, ``""``, ``[]`` or ``{}`` anywhere. Used on every response and by
+the tests on every golden card.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUMMARY_LIMIT = 140
+INDICATORS = frozenset({"info", "warning", "critical"})
+
+
+def _empty_paths(value: Any, path: str) -> list[str]:
+    if value is None or value == "" or value == [] or value == {}:
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _empty_paths(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _empty_paths(item, f"{path}[{i}]")]
+    return []
+
+
+def card_problems(card: dict[str, Any]) -> list[str]:
+    """Everything wrong with ``card`` as something we may send; empty when it is fine."""
+    problems = [f"empty value at {p}" for p in _empty_paths(card, "card")]
+    if not card.get("uuid"):
+        problems.append("card has no uuid")
+    summary = card.get("summary")
+    if not isinstance(summary, str) or not summary or len(summary) >= SUMMARY_LIMIT:
+        problems.append(f"summary must be 1-{SUMMARY_LIMIT - 1} characters")
+    if card.get("indicator") not in INDICATORS:
+        problems.append("indicator must be info, warning or critical")
+    if not (card.get("source") or {}).get("label"):
+        problems.append("source.label is required")
+    suggestions = card.get("suggestions") or []
+    if suggestions and card.get("selectionBehavior") not in {"at-most-one", "any"}:
+        problems.append("selectionBehavior is required with suggestions")
+    problems += [f"suggestion {i} has no uuid" for i, s in enumerate(suggestions) if not s.get("uuid")]
+    reasons = card.get("overrideReasons") or []
+    problems += [f"overrideReason {i} has no display" for i, r in enumerate(reasons) if not r.get("display")]
+    for i, link in enumerate(card.get("links") or []):
+        if link.get("type") == "absolute" and not str(link.get("url", "")).startswith(("https://", "http://")):
+            problems.append(f"link {i} is not an absolute http(s) URL")
+    return problems

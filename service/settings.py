@@ -1,0 +1,61 @@
+"""Service settings, read from ``CDS_*`` environment variables (pydantic-settings).
+
+Settings are built once and handed to :func:`service.app.create_app`; nothing reads the environment at
+import time. Production refuses settings that would be unsafe rather than starting with them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import Field, HttpUrl, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.outbound import parse_allowlist_entry
+
+
+class Environment(StrEnum):
+    """Deployment environment; production turns every safety default on."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+MEGABYTE = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """All knobs of the service. Each field maps to ``CDS_<FIELD_NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CDS_", frozen=True, extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    public_base_url: HttpUrl | None = Field(
+        default=None, description="URL at which EHRs reach this service (JWT audience, absolute links)."
+    )
+    fhir_server_allowlist: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes the service may call. Empty means any, in development only.",
+    )
+    fhir_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    hook_budget_s: Annotated[float, Field(gt=0, le=60)] = 4.0
+    fhir_page_size: Annotated[int, Field(ge=1, le=5000)] = 1000
+    fhir_max_pages: Annotated[int, Field(ge=1, le=1000)] = 20
+    fhir_max_response_bytes: Annotated[int, Field(ge=1024)] = 64 * MEGABYTE
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 32 * MEGABYTE
+    cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
+
+    @model_validator(mode="after")
+    def _check_safe(self) -> Self:
+        for entry in self.fhir_server_allowlist:
+            parse_allowlist_entry(entry)
+        if self.environment is Environment.PRODUCTION:
+            if not self.fhir_server_allowlist:
+                raise ValueError("CDS_FHIR_SERVER_ALLOWLIST is required in production")
+            insecure = [e for e in self.fhir_server_allowlist if not e.startswith("https://")]
+            if insecure:
+                raise ValueError(f"production allows only https FHIR servers, not {insecure}")
+            if self.public_base_url is None:
+                raise ValueError("CDS_PUBLIC_BASE_URL is required in production")
+        return self

@@ -1,0 +1,163 @@
+"""CDS Hooks 2.0.1 wire models (https://cds-hooks.hl7.org/2.0/).
+
+Tolerant on what we receive: unknown fields and ``extension`` are kept (``extra="allow"``), prefetch values
+may be ``null``. Strict on what we send: responses are dumped with ``exclude_none`` and checked by
+:func:`service.sendable.card_problems` before they leave, so no ``null``, ``""``, ``[]`` or ``{}`` is emitted.
+Field names are the spec's camelCase on purpose, so a model reads like the spec's tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: keeps unknown fields, forbids nothing the spec may add later."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON-ready dict with absent optional fields omitted (spec: never send ``null``)."""
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+# --- Requests (§ HTTP Request) -------------------------------------------------------------------------
+
+
+class FhirAuthorization(WireModel):
+    """§ Passing the Access Token to the CDS Service. The token is never logged or stored."""
+
+    access_token: str = Field(min_length=1, repr=False)
+    token_type: str
+    expires_in: int
+    scope: str
+    subject: str
+    patient: str | None = None
+
+
+class HookRequest(WireModel):
+    """Any hook call. The hook-specific ``context`` is checked by the hook's own context model."""
+
+    hook: str = Field(min_length=1)
+    hookInstance: str = Field(min_length=1)  # noqa: N815 - spec field name
+    fhirServer: str | None = None  # noqa: N815 - spec field name
+    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815 - spec field name
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _authorization_needs_server(self) -> Self:
+        # § HTTP Request: "fhirAuthorization ... If provided, fhirServer SHALL also be provided."
+        if self.fhirAuthorization is not None and not self.fhirServer:
+            raise ValueError("fhirAuthorization is given without fhirServer")
+        return self
+
+
+class PatientViewContext(WireModel):
+    """patient-view context (https://cds-hooks.org/hooks/patient-view/): userId and patientId required."""
+
+    userId: str = Field(min_length=1)  # noqa: N815 - spec field name
+    patientId: str = Field(min_length=1)  # noqa: N815 - spec field name
+    encounterId: str | None = None  # noqa: N815 - spec field name
+
+
+# --- Discovery (§ Discovery) ---------------------------------------------------------------------------
+
+
+class ServiceDescription(WireModel):
+    hook: str
+    title: str | None = None
+    description: str
+    id: str
+    prefetch: dict[str, str] | None = None
+    usageRequirements: str | None = None  # noqa: N815 - spec field name
+
+
+class DiscoveryResponse(WireModel):
+    services: list[ServiceDescription]
+
+
+# --- Responses (§ CDS Service Response) ----------------------------------------------------------------
+
+Indicator = Literal["info", "warning", "critical"]
+
+
+class Coding(WireModel):
+    code: str
+    system: str | None = None
+    display: str | None = None
+
+
+class Source(WireModel):
+    label: str
+    url: str | None = None
+    icon: str | None = None
+    topic: Coding | None = None
+
+
+class Link(WireModel):
+    label: str
+    url: str
+    type: Literal["absolute", "smart"]
+    appContext: str | None = None  # noqa: N815 - spec field name
+    autolaunchable: bool | None = None
+
+
+class Action(WireModel):
+    type: Literal["create", "update", "delete"]
+    description: str | None = None
+    resource: dict[str, Any] | None = None
+    resourceId: str | None = None  # noqa: N815 - spec field name
+
+
+class Suggestion(WireModel):
+    label: str
+    uuid: str | None = None
+    isRecommended: bool | None = None  # noqa: N815 - spec field name
+    actions: list[Action] | None = None
+
+
+class Card(WireModel):
+    """§ Card Attributes. ``indicator`` is required by the spec for cards we send (see ``sendable``);
+    it is optional here only so the spec's own example without one can be read."""
+
+    uuid: str | None = None
+    summary: str
+    detail: str | None = None
+    indicator: Indicator | None = None
+    source: Source
+    suggestions: list[Suggestion] | None = None
+    selectionBehavior: Literal["at-most-one", "any"] | None = None  # noqa: N815 - spec field name
+    overrideReasons: list[Coding] | None = None  # noqa: N815 - spec field name
+    links: list[Link] | None = None
+
+
+class HookResponse(WireModel):
+    cards: list[Card]
+    systemActions: list[Action] | None = None  # noqa: N815 - spec field name
+
+
+# --- Feedback (§ Feedback) -----------------------------------------------------------------------------
+
+
+class AcceptedSuggestion(WireModel):
+    id: str
+
+
+class OverrideReason(WireModel):
+    reason: Coding | None = None
+    userComment: str | None = None  # noqa: N815 - spec field name
+
+
+class FeedbackItem(WireModel):
+    card: str
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[AcceptedSuggestion] | None = None  # noqa: N815 - spec field name
+    overrideReason: OverrideReason | None = None  # noqa: N815 - spec field name
+    outcomeTimestamp: str  # noqa: N815 - spec field name
+
+
+class Feedback(WireModel):
+    feedback: list[FeedbackItem]
