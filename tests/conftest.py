@@ -1,0 +1,54 @@
+"""Shared fixtures: the FHIR test server (one per session, reset per test) and the service under uvicorn."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import pytest
+
+from service.settings import Settings
+from tests.servers import FhirTestServer, RunningService
+
+
+@pytest.fixture(scope="session")
+def fhir_server_process() -> Iterator[FhirTestServer]:
+    server = FhirTestServer(token=secrets.token_urlsafe(16))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fhir(fhir_server_process: FhirTestServer) -> FhirTestServer:
+    """The FHIR server, emptied and without faults."""
+    fhir_server_process.reset()
+    return fhir_server_process
+
+
+StartService = Callable[..., RunningService]
+
+
+@pytest.fixture
+def start_service() -> Iterator[StartService]:
+    """Start the real app under uvicorn with the given settings (keyword overrides of ``Settings``)."""
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> RunningService:
+            return stack.enter_context(RunningService(Settings(**overrides)))
+
+        yield start
+
+
+@pytest.fixture
+def service(start_service: StartService) -> RunningService:
+    """The service with development defaults."""
+    return start_service()
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as c:
+        yield c

@@ -1,0 +1,132 @@
+"""Real servers for the tests: the service under uvicorn on a free loopback port, and the Medplum FHIR server.
+
+No mocks: the service is the real app behind real uvicorn, called over real HTTP; the FHIR server is
+Medplum's in-memory engine behind our loopback wrapper (``tests/fhir_server``), faults injected through
+its ``/admin/faults`` endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from service.app import create_app
+from service.settings import Settings
+
+FHIR_SERVER_DIR = Path(__file__).parent / "fhir_server"
+STARTUP_TIMEOUT_S = 60.0
+
+
+def loopback_socket() -> socket.socket:
+    """A listening-ready socket bound to a free loopback port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class RunningService:
+    """The app under uvicorn in a background thread; ``url`` is its base URL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._sock = loopback_socket()
+        port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(
+            create_app(settings), log_level="warning", server_header=False, lifespan="on", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+
+    def __enter__(self) -> RunningService:
+        self._thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
+class FhirTestServer:
+    """The Medplum-backed FHIR R4 server as a child process; one per test session."""
+
+    def __init__(self, token: str) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise RuntimeError("node is not installed; the test FHIR server needs Node.js >= 20")
+        if not (FHIR_SERVER_DIR / "node_modules").is_dir():
+            raise RuntimeError(f"run 'npm ci' in {FHIR_SERVER_DIR} first (the README's test command does)")
+        self.token = token
+        self._proc = subprocess.Popen(
+            [node, "--experimental-websocket", "server.mjs", "--port", "0", "--token", token, "--exit-on-stdin-eof"],
+            cwd=FHIR_SERVER_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None if os.environ.get("FHIR_SERVER_VERBOSE") else subprocess.DEVNULL,
+            text=True,
+        )
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline().strip()
+        if not line.startswith("LISTENING "):
+            self._proc.kill()
+            raise RuntimeError(f"test FHIR server did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.base = f"{self.origin}/fhir"
+        self.admin = httpx.Client(base_url=self.origin, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+    def close(self) -> None:
+        self.admin.close()
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+
+    def reset(self) -> None:
+        self.admin.post("/admin/reset").raise_for_status()
+        self.admin.delete("/admin/faults").raise_for_status()
+
+    def put(self, resource: dict[str, Any]) -> None:
+        url = f"/fhir/{resource['resourceType']}/{resource['id']}"
+        response = self.admin.put(url, json=resource, headers={"Content-Type": "application/fhir+json"})
+        response.raise_for_status()
+
+    def load(self, resources: list[dict[str, Any]]) -> None:
+        """PUT every resource in one batch Bundle."""
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [
+                {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+                for r in resources
+            ],
+        }
+        response = self.admin.post("/fhir", json=bundle, headers={"Content-Type": "application/fhir+json"})
+        response.raise_for_status()
+        failed = [e for e in response.json().get("entry", []) if not e["response"]["status"].startswith("2")]
+        assert not failed, failed
+
+    def fault(self, **rule: Any) -> None:
+        """Install one fault rule (see tests/fhir_server/README.md)."""
+        self.admin.post("/admin/faults", json=rule).raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.admin.get("/admin/stats").json()
+        return data

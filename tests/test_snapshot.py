@@ -1,0 +1,110 @@
+"""Building the PatientSnapshot from raw FHIR JSON: what is used, what is ignored and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from terminology.knowledge import load_knowledge
+from terminology.snapshot_builder import build_snapshot
+from tests import fhir_data as fd
+from tests.shared_material import SHARED, load
+
+K = load_knowledge()
+
+
+def snap(*resources: dict[str, Any], pid: str = "p1") -> Any:
+    return build_snapshot(pid, [fd.bundle(list(resources))], K)
+
+
+def test_patient_and_labs_newest_first() -> None:
+    s = snap(
+        fd.patient(),
+        fd.lab(fd.CALCIUM_MASS, 9.5, "mg/dL", days_ago=10, oid="old"),
+        fd.lab(fd.CALCIUM_MOLAR, 2.9, "mmol/L", days_ago=1, oid="new"),
+    )
+    assert s.sex == "female"
+    assert str(s.birth_date) == "1960-04-02"
+    assert [r.resource_id for r in s.series("calcium-total")] == ["new", "old"]
+    latest = s.latest("calcium-total")
+    assert latest is not None
+    assert (latest.value, latest.unit, latest.reported_value, latest.reported_unit) == (11.6226, "mg/dL", 2.9, "mmol/L")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"status": "entered-in-error"}, "status-unusable"),
+        ({"status": "cancelled"}, "status-unusable"),
+        ({"status": "preliminary"}, "status-unusable"),
+        ({"subject": {"reference": "Patient/someone-else"}}, "subject-mismatch"),
+        ({"dataAbsentReason": {"text": "lost"}}, "data-absent"),
+        ({"valueQuantity": None}, "value-not-numeric"),
+        ({"valueQuantity": {"value": "high", "unit": "mg/dL"}}, "value-not-numeric"),
+        ({"valueQuantity": {"value": True, "unit": "mg/dL"}}, "value-not-numeric"),
+        ({"valueQuantity": {"value": 15, "unit": "mg/dL", "comparator": ">"}}, "value-has-comparator"),
+        ({"valueQuantity": {"value": 2.5, "unit": "mEq/L"}}, "unit-unknown"),
+        ({"valueQuantity": {"value": 2.5}}, "unit-missing"),
+        ({"effectiveDateTime": None}, "date-missing"),
+        ({"effectiveDateTime": "2026-11"}, "date-imprecise"),
+        ({"effectiveDateTime": "2026-13-45"}, "date-invalid"),
+    ],
+)
+def test_unusable_observations_are_reported(change: dict[str, Any], reason: str) -> None:
+    obs = fd.lab(fd.CALCIUM_MASS, 12.5, "mg/dL", oid="x") | change
+    obs = {k: v for k, v in obs.items() if v is not None}
+    s = snap(obs)
+    assert s.series("calcium-total") == ()
+    assert [(i.resource_id, i.reason, i.analyte) for i in s.ignored] == [("x", reason, "calcium-total")]
+
+
+def test_unknown_codes_are_reported_not_guessed() -> None:
+    s = snap(fd.lab("4548-4", 7.1, "%", oid="a1c"))
+    assert [(i.resource_id, i.reason) for i in s.ignored] == [("a1c", "code-unknown")]
+
+
+def test_period_start_and_absolute_subject_reference() -> None:
+    obs = fd.lab(fd.PHOSPHATE_MASS, 4.0, "mg/dL", oid="p")
+    del obs["effectiveDateTime"]
+    obs["effectivePeriod"] = {"start": "2026-11-01T08:00:00Z"}
+    obs["subject"] = {"reference": "https://ehr.example.org/fhir/Patient/p1"}
+    result = snap(obs).latest("phosphate")
+    assert result is not None
+    assert result.day.isoformat() == "2026-11-01"
+
+
+def test_other_patient_resource_is_ignored() -> None:
+    s = snap(fd.patient("p2"))
+    assert s.sex is None
+    assert [i.reason for i in s.ignored] == ["subject-mismatch"]
+
+
+def test_operation_outcome_entries_are_not_resources() -> None:
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "incomplete"}]}
+    assert snap(outcome).ignored == ()
+
+
+def test_us_core_calcium_has_no_ucum_code_but_is_read() -> None:
+    obs = load(SHARED / "fhir" / "us-core" / "Observation-serum-calcium.json")
+    pid = obs["subject"]["reference"].split("/")[-1]
+    result = build_snapshot(pid, [obs], K).latest("calcium-total")
+    assert result is not None
+    assert (result.value, result.unit) == (obs["valueQuantity"]["value"], "mg/dL")
+
+
+@pytest.mark.parametrize("path", sorted((SHARED / "fhir" / "synthea").glob("*.json")), ids=lambda p: p.stem[:20])
+def test_synthea_blood_calcium_is_read(path: Any) -> None:
+    bundle = load(path)
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    calcium_entries = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and any(c["code"] == fd.CALCIUM_BLOOD for c in e["resource"]["code"].get("coding", []))
+    ]
+    # Synthea uses urn:uuid subject references; a patient bundle is about its one patient.
+    for obs in calcium_entries:
+        obs["subject"] = {"reference": f"Patient/{patient['id']}"}
+    s = build_snapshot(patient["id"], [bundle], K)
+    assert len(s.series("calcium-total")) == len(calcium_entries)
