@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from cards import metastatic
-from cards.config import check_thresholds, read_data
+from cards.config import check_thresholds, citations, override_reasons, read_data
 from cards.render import render_cards
 from terminology import queries
 from terminology.knowledge import Knowledge
@@ -40,6 +40,9 @@ def calcinosis_service(knowledge: Knowledge) -> ServiceDeclaration:
     data = read_data("service.json")
     topic_system: str = data["ruleTopicSystem"]
     config = metastatic.load_config()
+    # Load every data file now: a broken one must stop start-up, not fail the first card.
+    citations()
+    override_reasons()
     check_thresholds(
         {name: getattr(config.thresholds, name) for name in type(config.thresholds).model_fields}, knowledge
     )

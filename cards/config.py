@@ -66,6 +66,7 @@ class OverrideReason(Frozen):
 
 
 class OverrideReasons(Frozen):
+    about: str
     system: str
     reasons: tuple[OverrideReason, ...]
 

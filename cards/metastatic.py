@@ -38,6 +38,8 @@ class Text(Frozen):
     reason_product: str = Field(alias="reasonProduct")
     context: str
     advisory: str
+    product_item: str = Field(alias="productItem")
+    product_derived_from: str = Field(alias="productDerivedFrom")
 
 
 class MetastaticConfig(Frozen):
@@ -88,7 +90,9 @@ def evaluate(snapshot: PatientSnapshot, config: MetastaticConfig, now: datetime)
     phosphate = _recent(snapshot.series(config.analytes.phosphate), since)
     grade = _calcium_grade(calcium, config) if calcium else None
     product_limit = config.thresholds.calcium_phosphate_product
-    product = calcium.value * phosphate.value if calcium and phosphate and calcium.day == phosphate.day else None
+    product = (
+        calcium.value * phosphate.value if calcium and phosphate and calcium.day == phosphate.day else None
+    )
     high_product = product is not None and product_limit.met_by(product)
     if grade is None and not high_product:
         return []
@@ -110,17 +114,27 @@ def evaluate(snapshot: PatientSnapshot, config: MetastaticConfig, now: datetime)
         evidence.append(_evidence(phosphate))
         evidence.append(
             Evidence(
-                item="Ca×P (derived)",
+                item=text.product_item,
                 reported="",
                 canonical=f"{product:.1f} {product_limit.unit}",
                 date=calcium.day.isoformat(),
                 source="derived",
-                derived_from=f"Observation/{calcium.resource_id} × Observation/{phosphate.resource_id}",
+                derived_from=text.product_derived_from.format(
+                    calcium_id=calcium.resource_id, phosphate_id=phosphate.resource_id
+                ),
             )
         )
     reasons.extend([text.context, text.advisory])
-    template = text.summary_both if grade and high_product else text.summary_calcium if grade else text.summary_product
-    severity = max((config.grades[g] for g in (grade, "product" if high_product else None) if g), key=lambda g: g.rank)
+    template = (
+        text.summary_both
+        if grade and high_product
+        else text.summary_calcium
+        if grade
+        else text.summary_product
+    )
+    severity = max(
+        (config.grades[g] for g in (grade, "product" if high_product else None) if g), key=lambda g: g.rank
+    )
     used_analytes = {config.analytes.calcium, config.analytes.phosphate}
     return [
         Finding(

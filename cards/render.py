@@ -44,7 +44,9 @@ def _detail(finding: Finding) -> str:
     return "\n".join(parts)
 
 
-def render_cards(findings: list[Finding], topic_system: str, new_id: Callable[[], str]) -> list[dict[str, Any]]:
+def render_cards(
+    findings: list[Finding], topic_system: str, new_id: Callable[[], str]
+) -> list[dict[str, Any]]:
     """Cards for ``findings``, most severe first; ``new_id`` makes each card's uuid."""
     refs = citations()
     reasons = override_reasons()
@@ -60,7 +62,11 @@ def render_cards(findings: list[Finding], topic_system: str, new_id: Callable[[]
                 "source": {
                     "label": f"{finding.rule.label} v{finding.rule.version}",
                     "url": cited[0].url,
-                    "topic": {"system": topic_system, "code": finding.rule.id, "display": finding.rule.topic_display},
+                    "topic": {
+                        "system": topic_system,
+                        "code": finding.rule.id,
+                        "display": finding.rule.topic_display,
+                    },
                 },
                 "overrideReasons": [
                     {"system": reasons.system, "code": r.code, "display": r.display} for r in reasons.reasons

@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One outbound client for the app's life: pooled connections, no redirects, no proxy from env.
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
-            app.state.deps = HookDeps(FetchDeps(settings, allowlist, http), knowledge, lambda: datetime.now(UTC))
+            app.state.deps = HookDeps(
+                FetchDeps(settings, allowlist, http), knowledge, lambda: datetime.now(UTC)
+            )
             yield
 
     app = FastAPI(title="calcinosis-cds", version="0.1.0", lifespan=lifespan)
@@ -67,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def hook(service_id: str, request: Request) -> Response:
         declaration = registry.get(service_id)
         if declaration is None:
-            raise ServiceError.single(404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}")
+            raise ServiceError.single(
+                404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}"
+            )
         raw = await read_body(request, settings.max_body_bytes)
         return _json(await call_hook(declaration, raw, request.app.state.deps))
 

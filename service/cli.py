@@ -15,9 +15,13 @@ from service.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="calcinosis-cds", description="CDS Hooks service for calcinosis cutis risk")
+    parser = argparse.ArgumentParser(
+        prog="calcinosis-cds", description="CDS Hooks service for calcinosis cutis risk"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the HTTP service (settings from CDS_* environment variables)")
+    serve = commands.add_parser(
+        "serve", help="run the HTTP service (settings from CDS_* environment variables)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])

@@ -78,7 +78,9 @@ class ServiceError(Exception):
         self.problems = problems
 
     @classmethod
-    def single(cls, status: int, code: ErrorCode, message: str, expression: str | None = None) -> ServiceError:
+    def single(
+        cls, status: int, code: ErrorCode, message: str, expression: str | None = None
+    ) -> ServiceError:
         return cls(status, [Problem(code, message, expression)])
 
     @property

@@ -47,7 +47,9 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ServiceError.single(
-            BAD_REQUEST, ErrorCode.MALFORMED_JSON, f"request body is not valid JSON: {exc.msg} at position {exc.pos}"
+            BAD_REQUEST,
+            ErrorCode.MALFORMED_JSON,
+            f"request body is not valid JSON: {exc.msg} at position {exc.pos}",
         ) from exc
     if not isinstance(body, dict):
         raise ServiceError.single(BAD_REQUEST, ErrorCode.MALFORMED_JSON, "request body must be a JSON object")
@@ -62,7 +64,9 @@ def parse_model(model: type[M], data: Any, prefix: str = "") -> M:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):
             path = ".".join(str(part) for part in (prefix, *error["loc"]) if part != "")
-            problems.append(Problem(ErrorCode.INVALID_REQUEST, f"{path or 'body'}: {error['msg']}", path or None))
+            problems.append(
+                Problem(ErrorCode.INVALID_REQUEST, f"{path or 'body'}: {error['msg']}", path or None)
+            )
         raise ServiceError(BAD_REQUEST, problems) from exc
 
 

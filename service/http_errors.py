@@ -41,7 +41,9 @@ async def _http_error(_: Request, exc: Exception) -> Response:
 async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for RequestValidationError only
     problems = [
-        Problem(ErrorCode.INVALID_REQUEST, str(err.get("msg", "invalid")), ".".join(map(str, err.get("loc", ()))))
+        Problem(
+            ErrorCode.INVALID_REQUEST, str(err.get("msg", "invalid")), ".".join(map(str, err.get("loc", ())))
+        )
         for err in exc.errors()
     ]
     return outcome_response(400, problems)

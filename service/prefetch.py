@@ -81,7 +81,10 @@ def token_values(context: Mapping[str, Any]) -> dict[str, str]:
 
 
 def render_template(template: str, values: Mapping[str, str]) -> str:
-    """``template`` with each token replaced by its percent-encoded value; ``TemplateError`` if one lacks one."""
+    """``template`` with each token replaced by its percent-encoded value.
+
+    Raises ``TemplateError`` for a token with no value in ``values``.
+    """
 
     def substitute(match: re.Match[str]) -> str:
         token = match.group(1)

@@ -35,11 +35,11 @@ class FetchDeps:
     http: httpx.AsyncClient
 
 
-class _KeyFailed(Exception):
+class _KeyFailedError(Exception):
     """Raised inside the task group to cancel the other fetches once one key has failed."""
 
 
-class FetchFailures(Exception):
+class FetchFailedError(Exception):
     """The keys that could not be fetched, each with its error."""
 
     def __init__(self, failures: Mapping[str, FhirFetchError]) -> None:
@@ -68,7 +68,7 @@ async def _fetch_all(client: FhirClient, queries: Mapping[str, str], budget_s: f
             results[key] = await client.fetch(query)
         except FhirFetchError as err:
             failures[key] = err
-            raise _KeyFailed from err
+            raise _KeyFailedError from err
 
     try:
         async with asyncio.timeout(budget_s):
@@ -76,14 +76,14 @@ async def _fetch_all(client: FhirClient, queries: Mapping[str, str], budget_s: f
                 async with asyncio.TaskGroup() as group:
                     for key, query in queries.items():
                         group.create_task(fetch_one(key, query))
-            except* _KeyFailed:
+            except* _KeyFailedError:
                 pass
     except TimeoutError:
         for key in queries:
             if key not in results and key not in failures:
                 failures[key] = FhirFetchError("budget-exhausted", f"not fetched within {budget_s:g} s")
     if failures:
-        raise FetchFailures(failures)
+        raise FetchFailedError(failures)
     return results
 
 
@@ -113,7 +113,8 @@ async def resolve_prefetch(
         raise ServiceError.single(
             PRECONDITION_FAILED,
             ErrorCode.FHIR_SERVER_NOT_ALLOWED,
-            "fhirServer is not in this service's allowlist (CDS_FHIR_SERVER_ALLOWLIST); data could not be fetched",
+            "fhirServer is not in this service's allowlist (CDS_FHIR_SERVER_ALLOWLIST); "
+            "data could not be fetched",
             "fhirServer",
         )
     settings = deps.settings
@@ -131,10 +132,13 @@ async def resolve_prefetch(
     started = time.perf_counter()
     try:
         fetched = await _fetch_all(client, queries, settings.hook_budget_s)
-    except FetchFailures as err:
+    except FetchFailedError as err:
         log.warning("fetch failed hookInstance=%s reasons=%s", request.hookInstance, err)
         raise _unavailable(err.failures) from err
     log.info(
-        "fetched hookInstance=%s keys=%d ms=%.1f", request.hookInstance, len(fetched), (time.perf_counter() - started) * 1000
+        "fetched hookInstance=%s keys=%d ms=%.1f",
+        request.hookInstance,
+        len(fetched),
+        (time.perf_counter() - started) * 1000,
     )
     return {**values, **fetched}

@@ -43,6 +43,8 @@ def card_problems(card: dict[str, Any]) -> list[str]:
     reasons = card.get("overrideReasons") or []
     problems += [f"overrideReason {i} has no display" for i, r in enumerate(reasons) if not r.get("display")]
     for i, link in enumerate(card.get("links") or []):
-        if link.get("type") == "absolute" and not str(link.get("url", "")).startswith(("https://", "http://")):
+        if link.get("type") == "absolute" and not str(link.get("url", "")).startswith(
+            ("https://", "http://")
+        ):
             problems.append(f"link {i} is not an absolute http(s) URL")
     return problems

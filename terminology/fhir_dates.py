@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 
-class ImpreciseDate(ValueError):
+class ImpreciseDateError(ValueError):
     """A year or year-month only date."""
 
 
 def parse_datetime(text: str) -> datetime:
     """An aware datetime; a date-only value is taken as midnight UTC. Raises ``ValueError``."""
     if len(text) < 10:
-        raise ImpreciseDate(f"date {text!r} has no day")
+        raise ImpreciseDateError(f"date {text!r} has no day")
     if len(text) == 10:
         return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
     parsed = datetime.fromisoformat(text)
@@ -29,5 +29,5 @@ def parse_datetime(text: str) -> datetime:
 def parse_date(text: str) -> date:
     """A full calendar date (e.g. ``Patient.birthDate``). Raises ``ValueError``."""
     if len(text) < 10:
-        raise ImpreciseDate(f"date {text!r} has no day")
+        raise ImpreciseDateError(f"date {text!r} has no day")
     return date.fromisoformat(text[:10])

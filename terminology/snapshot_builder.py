@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from terminology.fhir_dates import ImpreciseDate, parse_date, parse_datetime
+from terminology.fhir_dates import ImpreciseDateError, parse_date, parse_datetime
 from terminology.knowledge import Knowledge
 from terminology.snapshot import Ignored, LabResult, PatientSnapshot
 from terminology.units import UnitError, convert
@@ -84,7 +84,9 @@ class _Builder:
         code = observation.get("code")
         for coding in (code.get("coding") or ()) if isinstance(code, dict) else ():
             if isinstance(coding, dict):
-                analyte = self.knowledge.analyte_by_code.get((coding.get("system", ""), coding.get("code", "")))
+                analyte = self.knowledge.analyte_by_code.get(
+                    (coding.get("system", ""), coding.get("code", ""))
+                )
                 if analyte:
                     return analyte, coding
         return None
@@ -110,7 +112,7 @@ class _Builder:
                 quantity.get("code"),
                 quantity.get("unit"),
             )
-        except ImpreciseDate as exc:
+        except ImpreciseDateError as exc:
             self.ignore(obs, "date-imprecise", str(exc), analyte_name)
             return
         except UnitError as exc:

@@ -62,7 +62,12 @@ def to_canonical(knowledge: Knowledge, analyte: Analyte, value: float, ucum_code
 
 
 def convert(
-    knowledge: Knowledge, analyte: Analyte, value: float, system: str | None, code: str | None, text: str | None
+    knowledge: Knowledge,
+    analyte: Analyte,
+    value: float,
+    system: str | None,
+    code: str | None,
+    text: str | None,
 ) -> Converted:
     """Resolve the reported unit and convert; raises ``UnitError``."""
     ucum_code = resolve_unit(knowledge, system, code, text)

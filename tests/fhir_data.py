@@ -42,7 +42,14 @@ def lab(
         "id": oid or f"obs-{uuid.uuid4().hex[:12]}",
         "status": status,
         "category": [
-            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "laboratory",
+                    }
+                ]
+            }
         ],
         "code": {"coding": [{"system": LOINC, "code": code, "display": f"LOINC {code}"}]},
         "subject": {"reference": f"Patient/{pid}"},

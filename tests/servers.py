@@ -45,7 +45,9 @@ class RunningService:
             create_app(settings), log_level="warning", server_header=False, lifespan="on", access_log=False
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     def __enter__(self) -> RunningService:
         self._thread.start()
@@ -73,7 +75,16 @@ class FhirTestServer:
             raise RuntimeError(f"run 'npm ci' in {FHIR_SERVER_DIR} first (the README's test command does)")
         self.token = token
         self._proc = subprocess.Popen(
-            [node, "--experimental-websocket", "server.mjs", "--port", "0", "--token", token, "--exit-on-stdin-eof"],
+            [
+                node,
+                "--experimental-websocket",
+                "server.mjs",
+                "--port",
+                "0",
+                "--token",
+                token,
+                "--exit-on-stdin-eof",
+            ],
             cwd=FHIR_SERVER_DIR,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -88,7 +99,9 @@ class FhirTestServer:
         self.port = int(line.split()[1])
         self.origin = f"http://127.0.0.1:{self.port}"
         self.base = f"{self.origin}/fhir"
-        self.admin = httpx.Client(base_url=self.origin, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        self.admin = httpx.Client(
+            base_url=self.origin, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
 
     def close(self) -> None:
         self.admin.close()
@@ -130,3 +143,9 @@ class FhirTestServer:
     def stats(self) -> dict[str, Any]:
         data: dict[str, Any] = self.admin.get("/admin/stats").json()
         return data
+
+    def requests_since(self, before: dict[str, Any]) -> dict[str, int]:
+        """FHIR requests per resource type since the ``before`` stats."""
+        now = self.stats()["byType"]
+        delta = {kind: count - before["byType"].get(kind, 0) for kind, count in now.items()}
+        return {kind: count for kind, count in delta.items() if count}

@@ -70,14 +70,21 @@ def test_calcium_phosphate_product(
 
 
 def test_product_needs_same_day_values() -> None:
-    findings = evaluate(fd.lab(fd.CALCIUM_MASS, 10.0, "mg/dL", days_ago=1), fd.lab(fd.PHOSPHATE_MASS, 7.0, "mg/dL", days_ago=3))
+    findings = evaluate(
+        fd.lab(fd.CALCIUM_MASS, 10.0, "mg/dL", days_ago=1),
+        fd.lab(fd.PHOSPHATE_MASS, 7.0, "mg/dL", days_ago=3),
+    )
     assert findings == []
 
 
 def test_same_result_in_both_unit_systems_gives_the_same_summary() -> None:
     mass = evaluate(fd.lab(fd.CALCIUM_MASS, 12.4, "mg/dL"))
     molar = evaluate(fd.lab(fd.CALCIUM_MOLAR, 3.094, "mmol/L"))  # 12.40 mg/dL
-    assert mass[0].summary == molar[0].summary == "Moderate hypercalcemia (Ca 12.4 mg/dL): metastatic calcification risk"
+    assert (
+        mass[0].summary
+        == molar[0].summary
+        == "Moderate hypercalcemia (Ca 12.4 mg/dL): metastatic calcification risk"
+    )
 
 
 def test_both_findings_take_the_higher_indicator_and_cite_kdoqi() -> None:
@@ -89,7 +96,9 @@ def test_both_findings_take_the_higher_indicator_and_cite_kdoqi() -> None:
 
 
 def test_stale_abnormal_superseded_by_recent_normal() -> None:
-    findings = evaluate(fd.lab(fd.CALCIUM_MASS, 13.0, "mg/dL", days_ago=30), fd.lab(fd.CALCIUM_MASS, 9.4, "mg/dL", days_ago=2))
+    findings = evaluate(
+        fd.lab(fd.CALCIUM_MASS, 13.0, "mg/dL", days_ago=30), fd.lab(fd.CALCIUM_MASS, 9.4, "mg/dL", days_ago=2)
+    )
     assert findings == []
 
 
@@ -102,7 +111,8 @@ def test_results_older_than_the_lookback_are_not_used() -> None:
 def test_entered_in_error_gives_no_card_and_is_listed_as_not_used() -> None:
     assert evaluate(fd.lab(fd.CALCIUM_MASS, 13.0, "mg/dL", status="entered-in-error")) == []
     findings = evaluate(
-        fd.lab(fd.CALCIUM_MASS, 13.0, "mg/dL"), fd.lab(fd.CALCIUM_MASS, 9.0, "mg/dL", status="entered-in-error", oid="bad")
+        fd.lab(fd.CALCIUM_MASS, 13.0, "mg/dL"),
+        fd.lab(fd.CALCIUM_MASS, 9.0, "mg/dL", status="entered-in-error", oid="bad"),
     )
     assert findings[0].not_used == ("Observation/bad: status 'entered-in-error' (status-unusable)",)
 
@@ -111,5 +121,6 @@ def test_threshold_data_carries_units_and_citations() -> None:
     thresholds = CONFIG.thresholds
     for name in type(thresholds).model_fields:
         threshold = getattr(thresholds, name)
-        assert threshold.unit and threshold.citation, name
+        assert threshold.unit, name
+        assert threshold.citation, name
     assert timedelta(days=CONFIG.lookback_days.value) > timedelta(0)

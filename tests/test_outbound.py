@@ -40,9 +40,11 @@ def test_empty_allowlist_allows_any_http_url_only() -> None:
     assert not anything.allows("https://u@h/x")
 
 
-@pytest.mark.parametrize("entry", ["ftp://x/fhir", "https://u:p@x/fhir", "https://x/fhir?q=1", "https:///fhir"])
+@pytest.mark.parametrize(
+    "entry", ["ftp://x/fhir", "https://u:p@x/fhir", "https://x/fhir?q=1", "https:///fhir"]
+)
 def test_bad_allowlist_entries_are_refused(entry: str) -> None:
-    with pytest.raises(ValueError, match="."):
+    with pytest.raises(ValueError, match=r".+"):
         Allowlist.from_entries([entry])
 
 

@@ -9,7 +9,10 @@ import pytest
 from service.prefetch import PrefetchState, TemplateError, classify, render_template, token_values, tokens_of
 
 ERROR_OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}
-WARNING_OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "incomplete"}]}
+WARNING_OUTCOME = {
+    "resourceType": "OperationOutcome",
+    "issue": [{"severity": "warning", "code": "incomplete"}],
+}
 
 
 @pytest.mark.parametrize(
@@ -46,7 +49,9 @@ def test_tokens_from_context_and_user() -> None:
 
 def test_render_substitutes_and_encodes() -> None:
     values = {"context.patientId": "a/../b&x=1", "userPractitionerId": "p 1"}
-    rendered = render_template("Observation?patient={{context.patientId}}&performer={{ userPractitionerId }}", values)
+    rendered = render_template(
+        "Observation?patient={{context.patientId}}&performer={{ userPractitionerId }}", values
+    )
     assert rendered == "Observation?patient=a%2F..%2Fb%26x%3D1&performer=p%201"
 
 
@@ -56,4 +61,7 @@ def test_render_fails_on_missing_token() -> None:
 
 
 def test_tokens_of() -> None:
-    assert tokens_of("A?x={{context.patientId}}&y={{userPractitionerId}}") == {"context.patientId", "userPractitionerId"}
+    assert tokens_of("A?x={{context.patientId}}&y={{userPractitionerId}}") == {
+        "context.patientId",
+        "userPractitionerId",
+    }

@@ -13,7 +13,9 @@ GOOD: dict[str, Any] = {
     "summary": "Moderate hypercalcemia",
     "indicator": "warning",
     "source": {"label": "calcinosis-cds"},
-    "suggestions": [{"label": "Order PTH", "uuid": "s1", "actions": [{"type": "create", "description": "d"}]}],
+    "suggestions": [
+        {"label": "Order PTH", "uuid": "s1", "actions": [{"type": "create", "description": "d"}]}
+    ],
     "selectionBehavior": "any",
     "overrideReasons": [{"code": "c", "system": "s", "display": "Already addressed"}],
     "links": [{"label": "ref", "url": "https://example.org", "type": "absolute"}],

@@ -29,7 +29,12 @@ def test_patient_and_labs_newest_first() -> None:
     assert [r.resource_id for r in s.series("calcium-total")] == ["new", "old"]
     latest = s.latest("calcium-total")
     assert latest is not None
-    assert (latest.value, latest.unit, latest.reported_value, latest.reported_unit) == (11.6226, "mg/dL", 2.9, "mmol/L")
+    assert (latest.value, latest.unit, latest.reported_value, latest.reported_unit) == (
+        11.6226,
+        "mg/dL",
+        2.9,
+        "mmol/L",
+    )
 
 
 @pytest.mark.parametrize(
@@ -93,7 +98,9 @@ def test_us_core_calcium_has_no_ucum_code_but_is_read() -> None:
     assert (result.value, result.unit) == (obs["valueQuantity"]["value"], "mg/dL")
 
 
-@pytest.mark.parametrize("path", sorted((SHARED / "fhir" / "synthea").glob("*.json")), ids=lambda p: p.stem[:20])
+@pytest.mark.parametrize(
+    "path", sorted((SHARED / "fhir" / "synthea").glob("*.json")), ids=lambda p: p.stem[:20]
+)
 def test_synthea_blood_calcium_is_read(path: Any) -> None:
     bundle = load(path)
     patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")

@@ -56,7 +56,12 @@ def test_ucum_code_is_case_sensitive_but_text_is_not() -> None:
 
 @pytest.mark.parametrize(
     ("code", "text", "reason"),
-    [(None, None, "unit-missing"), ("meq/L", None, "unit-unknown"), (None, "mg", "unit-unknown"), ("%", "%", "unit-unknown")],
+    [
+        (None, None, "unit-missing"),
+        ("meq/L", None, "unit-unknown"),
+        (None, "mg", "unit-unknown"),
+        ("%", "%", "unit-unknown"),
+    ],
 )
 def test_unknown_units_are_errors(code: str | None, text: str | None, reason: str) -> None:
     with pytest.raises(UnitError) as info:

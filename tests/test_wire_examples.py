@@ -49,7 +49,13 @@ def _adapter(doc: dict[str, Any]) -> TypeAdapter[Any]:
 
 def _unwrap(doc: dict[str, Any]) -> Any:
     """Single-member wrappers (``{"source": {...}}``) hold the instance one level down."""
-    if len(doc) == 1 and next(iter(doc)) in {"fhirAuthorization", "source", "overrideReasons", "context", "prefetch"}:
+    if len(doc) == 1 and next(iter(doc)) in {
+        "fhirAuthorization",
+        "source",
+        "overrideReasons",
+        "context",
+        "prefetch",
+    }:
         return next(iter(doc.values()))
     return doc
 
