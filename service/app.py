@@ -7,6 +7,7 @@ clients such as the CDS Hooks sandbox call us; preflights need no credentials.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -29,6 +30,9 @@ from service.settings import Settings
 from terminology.knowledge import load_knowledge
 
 JSON = "application/json"
+# Outbound HTTP libraries log request URLs at INFO/DEBUG, and our FHIR URLs carry the patient id:
+# keep them at WARNING so no identifier reaches the logs through them.
+QUIET_LOGGERS = ("httpx", "httpcore")
 
 
 def _json(body: object, status: int = 200) -> Response:
@@ -38,6 +42,8 @@ def _json(body: object, status: int = 200) -> Response:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A ready-to-serve app; loads and checks all knowledge and rule data before returning."""
     settings = settings or Settings()
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     knowledge = load_knowledge()
     registry = Registry([calcinosis_service(knowledge)])
     allowlist = Allowlist.from_entries(settings.fhir_server_allowlist)

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -62,6 +63,35 @@ class RunningService:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+
+
+class ServiceProcess:
+    """``calcinosis-cds serve`` as a child process, as it runs in production (benchmarks, CLI tests)."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        sock = loopback_socket()
+        port = sock.getsockname()[1]
+        sock.close()
+        self.url = f"http://127.0.0.1:{port}"
+        script = Path(sys.executable).parent / "calcinosis-cds"
+        command = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        self._proc = subprocess.Popen(command, env={**os.environ, **(env or {})})
+
+    def __enter__(self) -> ServiceProcess:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            try:
+                httpx.get(f"{self.url}/readyz", timeout=1).raise_for_status()
+                return self
+            except httpx.HTTPError:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    self._proc.kill()
+                    raise RuntimeError("calcinosis-cds serve did not become ready") from None
+                time.sleep(0.05)
+
+    def __exit__(self, *_: object) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
 
 
 class FhirTestServer:

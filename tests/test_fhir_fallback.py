@@ -5,6 +5,8 @@ Faults (slow, 401, 500, non-JSON, down) are injected at the FHIR server's edge, 
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from typing import Any
 
@@ -191,3 +193,36 @@ def test_fhir_server_outside_allowlist_is_412_without_a_request(
     assert response.status_code == 412
     assert error_codes(response) == ["fhir.server-not-allowed"]
     assert fhir.requests_since(before) == {}
+
+
+def test_next_link_to_another_host_is_refused(
+    fhir: FhirTestServer, service: RunningService, client: httpx.Client
+) -> None:
+    load_patient(fhir, [])
+    page = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "next", "url": f"http://127.0.0.2:{fhir.port}/fhir/Observation?page=2"}],
+    }
+    fhir.fault(match="Observation", status=200, body=json.dumps(page), times=1)
+    before = fhir.stats()
+    response = call(client, service, fhir)
+    assert response.status_code == 412
+    assert "fhir-url-refused" in response.json()["issue"][0]["details"]["text"]
+    assert fhir.requests_since(before).get("Observation") == 1
+
+
+def test_no_token_or_clinical_value_reaches_the_logs(
+    fhir: FhirTestServer, service: RunningService, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    canary_name, canary_pid = "Zzyzx-Canary-Name", "pt-canary-4242"
+    patient = fd.patient(canary_pid) | {"name": [{"family": canary_name}]}
+    fhir.load([patient, fd.lab(fd.CALCIUM_MASS, 13.37, "mg/dL", pid=canary_pid)])
+    caplog.set_level(logging.DEBUG)
+    assert call(client, service, fhir, pid=canary_pid).status_code == 200
+    request = fd.request_body(pid=canary_pid, fhir_server=fhir.base, token="canary-token-value")
+    assert client.post(hook_url(service), json=request).status_code == 412
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "answered hookInstance=" in logged  # the service did log this call
+    for secret in (fhir.token, "canary-token-value", canary_name, "13.37", canary_pid):
+        assert secret not in logged
