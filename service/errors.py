@@ -18,7 +18,6 @@ class ErrorCode(StrEnum):
 
     MALFORMED_JSON = "request.malformed-json"
     BODY_TOO_LARGE = "request.body-too-large"
-    UNSUPPORTED_MEDIA_TYPE = "request.unsupported-media-type"
     INVALID_REQUEST = "request.invalid"
     HOOK_MISMATCH = "request.hook-mismatch"
     UNKNOWN_SERVICE = "service.unknown"
@@ -33,7 +32,6 @@ class ErrorCode(StrEnum):
 _ISSUE_TYPE = {
     ErrorCode.MALFORMED_JSON: "structure",
     ErrorCode.BODY_TOO_LARGE: "too-costly",
-    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "not-supported",
     ErrorCode.INVALID_REQUEST: "invalid",
     ErrorCode.HOOK_MISMATCH: "not-supported",
     ErrorCode.UNKNOWN_SERVICE: "not-found",

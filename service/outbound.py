@@ -31,7 +31,7 @@ class UrlPrefix:
         if (other.scheme, other.host, other.port) != (self.scheme, self.host, self.port):
             return False
         base = self.path.rstrip("/")
-        return other.path == base or other.path.startswith(base + "/") or base == ""
+        return other.path == base or other.path.startswith(base + "/")
 
 
 def _split(url: str) -> UrlPrefix:

@@ -42,7 +42,7 @@ class _Builder:
     def __init__(self, patient_id: str, knowledge: Knowledge) -> None:
         self.patient_id = patient_id
         self.knowledge = knowledge
-        self.subject_refs = frozenset({f"Patient/{patient_id}"})
+        self.subject_ref = f"Patient/{patient_id}"
         self.birth_date: date | None = None
         self.sex: str | None = None
         self.labs: dict[str, list[LabResult]] = {}
@@ -78,7 +78,7 @@ class _Builder:
         if not isinstance(reference, str):
             return False
         # Relative ("Patient/1") or absolute ("https://ehr/fhir/Patient/1") literal references.
-        return reference in self.subject_refs or reference.endswith("/" + f"Patient/{self.patient_id}")
+        return reference == self.subject_ref or reference.endswith("/" + self.subject_ref)
 
     def analyte_of(self, observation: JsonObject) -> tuple[str, JsonObject] | None:
         code = observation.get("code")

@@ -25,23 +25,19 @@ def _adapter(doc: dict[str, Any]) -> TypeAdapter[Any]:
         return TypeAdapter(wire.HookResponse)
     if "feedback" in doc:
         return TypeAdapter(wire.Feedback)
-    single = {
+    single: dict[str, Any] = {
         "fhirAuthorization": wire.FhirAuthorization,
         "source": wire.Source,
         "overrideReasons": list[wire.Coding],
         "context": wire.HookRequest.model_fields["context"].annotation,
     }
     if len(doc) == 1 and next(iter(doc)) in single:
-        return TypeAdapter({"x": single[next(iter(doc))]}["x"])
+        return TypeAdapter(single[next(iter(doc))])
     if set(doc) == {"prefetch"}:
-        values = next(iter(doc["prefetch"].values()))
-        field = "prefetch" if isinstance(values, str) else None
-        annotation = (
-            wire.ServiceDescription.model_fields["prefetch"].annotation
-            if field
-            else wire.HookRequest.model_fields["prefetch"].annotation
-        )
-        return TypeAdapter(annotation)
+        # Templates (strings) belong to discovery; values (resources) to a hook request.
+        are_templates = all(isinstance(v, str) for v in doc["prefetch"].values())
+        owner = wire.ServiceDescription if are_templates else wire.HookRequest
+        return TypeAdapter(owner.model_fields["prefetch"].annotation)
     if "type" in doc:
         return TypeAdapter(wire.Action)
     raise AssertionError(f"no model for a document with members {sorted(doc)}")
