@@ -28,6 +28,7 @@ class Thresholds(Frozen):
 class Analytes(Frozen):
     calcium: str
     phosphate: str
+    product: str
 
 
 class Text(Frozen):
@@ -39,7 +40,6 @@ class Text(Frozen):
     context: str
     advisory: str
     product_item: str = Field(alias="productItem")
-    product_derived_from: str = Field(alias="productDerivedFrom")
 
 
 class MetastaticConfig(Frozen):
@@ -63,12 +63,16 @@ def _recent(results: tuple[LabResult, ...], since: datetime) -> LabResult | None
 
 
 def _calcium_grade(calcium: LabResult, config: MetastaticConfig) -> str | None:
+    """The grade the result is certainly in; a "<" result (an upper bound) never raises a grade."""
     t = config.thresholds
-    if t.calcium_severe.met_by(calcium.value):
+    least = calcium.lower_bound
+    if least is None:
+        return None
+    if t.calcium_severe.met_by(least):
         return "severe"
-    if t.calcium_moderate.met_by(calcium.value):
+    if t.calcium_moderate.met_by(least):
         return "moderate"
-    if t.calcium_above_normal.met_by(calcium.value):
+    if t.calcium_above_normal.met_by(least):
         return "mild"
     return None
 
@@ -90,8 +94,12 @@ def evaluate(snapshot: PatientSnapshot, config: MetastaticConfig, now: datetime)
     phosphate = _recent(snapshot.series(config.analytes.phosphate), since)
     grade = _calcium_grade(calcium, config) if calcium else None
     product_limit = config.thresholds.calcium_phosphate_product
+    latest_product = _recent(snapshot.series(config.analytes.product), since)
+    # Only the product of the latest calcium and phosphate speaks for the patient today.
     product = (
-        calcium.value * phosphate.value if calcium and phosphate and calcium.day == phosphate.day else None
+        latest_product.value
+        if latest_product and calcium and phosphate and latest_product.day == calcium.day == phosphate.day
+        else None
     )
     high_product = product is not None and product_limit.met_by(product)
     if grade is None and not high_product:
@@ -119,9 +127,7 @@ def evaluate(snapshot: PatientSnapshot, config: MetastaticConfig, now: datetime)
                 canonical=f"{product:.1f} {product_limit.unit}",
                 date=calcium.day.isoformat(),
                 source="derived",
-                derived_from=text.product_derived_from.format(
-                    calcium_id=calcium.resource_id, phosphate_id=phosphate.resource_id
-                ),
+                derived_from=" × ".join(latest_product.derived_from) if latest_product else "",
             )
         )
     reasons.extend([text.context, text.advisory])

@@ -83,8 +83,9 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
         )
     context = parse_model(PatientViewContext, request.context, prefix="context")
     values = await resolve_prefetch(declaration.prefetch, request, deps.fetch)
-    snapshot = build_snapshot(context.patientId, values.values(), deps.knowledge)
-    cards = declaration.advise(snapshot, deps.clock(), lambda: str(uuid.uuid4()))
+    now = deps.clock()
+    snapshot = build_snapshot(context.patientId, values.values(), deps.knowledge, now)
+    cards = declaration.advise(snapshot, now, lambda: str(uuid.uuid4()))
     problems = [p for card in cards for p in card_problems(card)]
     if problems:
         raise OutboundCardError("; ".join(problems))

@@ -1,18 +1,26 @@
-"""Loading the shipped knowledge files once: value sets, analytes and units.
+"""Loading the shipped knowledge once: value sets, analytes, concepts, units, text terms, constants.
 
-Value sets are R4 ValueSet JSON files under ``valuesets/``, referenced by canonical URL. They are read once
-per process (``load_knowledge`` is cached) so no request pays for parsing or indexing them.
+Value sets are R4 ValueSet JSON files under ``valuesets/`` (see ``valuesets/CONVENTIONS.md``). Only codes
+marked ``verified`` are indexed for decisions; unverified codes are indexed separately so the snapshot can
+report them as present-but-unused instead of silently ignoring them. Everything is read and compiled once
+per process (``load_knowledge`` is cached): no request pays for parsing, indexing or regex compilation.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
-LOINC = "http://loinc.org"
+VS_BASE = "http://calcinosis-cds.example.org/fhir/ValueSet/"
+EXT_BASE = "http://calcinosis-cds.example.org/fhir/StructureDefinition/"
+VERIFICATION_EXT = EXT_BASE + "code-verification"
+PROVENANCE_EXT = EXT_BASE + "code-provenance"
+
+Code = tuple[str, str]  # (system, code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,16 +30,30 @@ class Analyte:
     name: str
     value_set: str
     canonical_unit: str
-    molar_mass: float
+    alt_unit: str | None
+    molar_mass: float | None
 
 
 @dataclass(frozen=True, slots=True)
 class UnitDef:
-    """A UCUM concentration unit: its dimension and factor to the dimension's base unit."""
+    """A UCUM unit: its dimension and factor to the dimension's base unit."""
 
     code: str
     dimension: str
     to_base: float
+
+
+@dataclass(frozen=True, slots=True)
+class TextMatcher:
+    """Case-insensitive, word-bounded include terms minus exclude terms, compiled once."""
+
+    include: re.Pattern[str]
+    exclude: re.Pattern[str] | None
+
+    def matches(self, text: str) -> bool:
+        """Whether one text (a display or CodeableConcept.text) names the concept (medication_text.json)."""
+        text = " ".join(text.split())
+        return bool(self.include.search(text)) and not (self.exclude and self.exclude.search(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,58 +62,164 @@ class Knowledge:
 
     value_sets: dict[str, dict[str, Any]]
     analytes: dict[str, Analyte]
-    analyte_by_code: dict[tuple[str, str], str]
+    analyte_by_code: dict[Code, str]
+    concepts_by_code: dict[str, dict[Code, frozenset[str]]]
+    unverified: frozenset[Code]
+    text: dict[str, TextMatcher]
     units: dict[str, UnitDef]
     unit_text: dict[str, str]
+    factors: dict[tuple[str, str, str], float]
+    ckd_stages: dict[str, int]
+    dialysis_conditions: frozenset[str]
+    dialysis_procedures: frozenset[str]
+    derivation: dict[str, Any]
 
-    def codes_of(self, value_set_url: str) -> list[tuple[str, str]]:
+    def codes_of(self, value_set_url: str) -> list[Code]:
         """(system, code) pairs of a value set's expansion, in file order."""
         return _expansion_codes(self.value_sets[value_set_url])
 
+    def concepts_of(self, family: str, codings: list[Code]) -> frozenset[str]:
+        """Concepts of ``family`` that any of ``codings`` belongs to (verified codes only)."""
+        index = self.concepts_by_code[family]
+        found: frozenset[str] = frozenset()
+        for coding in codings:
+            found |= index.get(coding, frozenset())
+        return found
 
-def _expansion_codes(value_set: dict[str, Any]) -> list[tuple[str, str]]:
+
+def _expansion_codes(value_set: dict[str, Any]) -> list[Code]:
     return [(c["system"], c["code"]) for c in value_set["expansion"]["contains"]]
 
 
-def _read_json(package: str, name: str) -> Any:
-    return json.loads(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
+def _read_json(name: str) -> Any:
+    return json.loads(resources.files("terminology").joinpath("data", name).read_text(encoding="utf-8"))
 
 
 def _load_value_sets() -> dict[str, dict[str, Any]]:
     folder = resources.files("terminology").joinpath("valuesets")
     value_sets: dict[str, dict[str, Any]] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".json"):
-            continue
-        vs = json.loads(entry.read_text(encoding="utf-8"))
-        if vs["url"] in value_sets:
-            raise ValueError(f"value set URL {vs['url']} is defined twice")
-        value_sets[vs["url"]] = vs
+        if entry.name.endswith(".json"):
+            vs = json.loads(entry.read_text(encoding="utf-8"))
+            if vs["url"] in value_sets:
+                raise ValueError(f"value set URL {vs['url']} is defined twice")
+            value_sets[vs["url"]] = vs
     return value_sets
+
+
+def verification_of(value_set: dict[str, Any]) -> dict[Code, str]:
+    """(system, code) -> ``verified`` | ``unverified``, from the compose concepts' extensions."""
+    status: dict[Code, str] = {}
+    for include in value_set["compose"]["include"]:
+        for concept in include.get("concept", []):
+            exts = {e["url"]: e for e in concept.get("extension", [])}
+            verification = exts.get(VERIFICATION_EXT, {}).get("valueCode", "unverified")
+            status[(include["system"], concept["code"])] = verification
+    return status
+
+
+def _split_verified(value_set: dict[str, Any]) -> tuple[list[Code], list[Code]]:
+    status = verification_of(value_set)
+    codes = _expansion_codes(value_set)
+    return [c for c in codes if status.get(c) == "verified"], [
+        c for c in codes if status.get(c) != "verified"
+    ]
+
+
+def _terms(terms: list[str]) -> re.Pattern[str] | None:
+    if not terms:
+        return None
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
+
+
+def _text_matchers(raw: dict[str, Any], urls: dict[str, str]) -> dict[str, TextMatcher]:
+    by_url = {url: concept for concept, url in urls.items()}
+    matchers = {}
+    for section in ("valueSets", "routes"):
+        for url, spec in raw.get(section, {}).items():
+            include = _terms(spec.get("include", []))
+            if url not in by_url or include is None:
+                raise ValueError(f"text terms for unknown or empty value set {url}")
+            matchers[by_url[url]] = TextMatcher(include, _terms(spec.get("exclude", [])))
+    return matchers
 
 
 @cache
 def load_knowledge() -> Knowledge:
     """Load and index the shipped files. Raises on any inconsistency: a broken file must stop start-up."""
     value_sets = _load_value_sets()
-    raw_analytes = _read_json("terminology", "data/analytes.json")["analytes"]
     analytes = {
-        name: Analyte(name, a["valueSet"], a["canonicalUnit"], float(a["molarMassGPerMol"]))
-        for name, a in raw_analytes.items()
+        name: Analyte(name, a["valueSet"], a["canonicalUnit"], a.get("altUnit"), a.get("molarMassGPerMol"))
+        for name, a in _read_json("analytes.json")["analytes"].items()
     }
-    analyte_by_code: dict[tuple[str, str], str] = {}
+    unverified: set[Code] = set()
+    analyte_by_code: dict[Code, str] = {}
     for analyte in analytes.values():
-        for key in _expansion_codes(value_sets[analyte.value_set]):
+        verified, other = _split_verified(value_sets[analyte.value_set])
+        unverified.update(other)
+        for key in verified:
             if key in analyte_by_code:
                 raise ValueError(f"code {key} belongs to two analytes")
             analyte_by_code[key] = analyte.name
-    raw_units = _read_json("terminology", "data/units.json")
+    concepts = _read_json("concepts.json")
+    urls = {vs_id: VS_BASE + vs_id for ids in concepts["families"].values() for vs_id in ids}
+    concepts_by_code: dict[str, dict[Code, frozenset[str]]] = {}
+    for family, ids in concepts["families"].items():
+        index: dict[Code, frozenset[str]] = {}
+        for vs_id in ids:
+            verified, other = _split_verified(value_sets[urls[vs_id]])
+            unverified.update(other)
+            for key in verified:
+                index[key] = index.get(key, frozenset()) | {vs_id}
+        concepts_by_code[family] = index
+    raw_units = _read_json("units.json")
     units = {code: UnitDef(code, u["dimension"], float(u["toBase"])) for code, u in raw_units["ucum"].items()}
     unit_text = dict(raw_units["text"])
+    _check_units(units, unit_text, analytes)
+    factors = {
+        (analyte.name, source, target): factor
+        for analyte in analytes.values()
+        for target in filter(None, (analyte.canonical_unit, analyte.alt_unit))
+        for source in units
+        if (factor := _factor(units[source], units[target], analyte.molar_mass)) is not None
+    }
+    return Knowledge(
+        value_sets=value_sets,
+        analytes=analytes,
+        analyte_by_code=analyte_by_code,
+        concepts_by_code=concepts_by_code,
+        unverified=frozenset(unverified),
+        text=_text_matchers(_read_json("medication_text.json"), urls),
+        units=units,
+        unit_text=unit_text,
+        factors=factors,
+        ckd_stages=dict(concepts["ckdStages"]),
+        dialysis_conditions=frozenset(concepts["dialysis"]["conditions"]),
+        dialysis_procedures=frozenset(concepts["dialysis"]["procedures"]),
+        derivation=_read_json("derivation.json"),
+    )
+
+
+MASS_AND_MOLAR = frozenset({"mass", "molar"})
+
+
+def _factor(source: UnitDef, target: UnitDef, molar_mass: float | None) -> float | None:
+    """The multiplier from ``source`` to ``target`` for an analyte, or None when they do not convert."""
+    if source.dimension == target.dimension:
+        return source.to_base / target.to_base
+    if {source.dimension, target.dimension} != MASS_AND_MOLAR or molar_mass is None:
+        return None
+    # mass (g/L) <-> molar (mol/L) through the molar mass (g/mol)
+    through = molar_mass if source.dimension == "molar" else 1 / molar_mass
+    return source.to_base * through / target.to_base
+
+
+def _check_units(units: dict[str, UnitDef], unit_text: dict[str, str], analytes: dict[str, Analyte]) -> None:
     for alias, code in unit_text.items():
         if code not in units:
             raise ValueError(f"unit alias {alias!r} points at unknown UCUM code {code!r}")
     for analyte in analytes.values():
-        if analyte.canonical_unit not in units:
-            raise ValueError(f"canonical unit of {analyte.name} is not a known unit")
-    return Knowledge(value_sets, analytes, analyte_by_code, units, unit_text)
+        for unit in (analyte.canonical_unit, analyte.alt_unit):
+            if unit is not None and unit not in units:
+                raise ValueError(f"unit {unit} of {analyte.name} is not a known unit")

@@ -1,8 +1,8 @@
-"""The typed, immutable ``PatientSnapshot`` the rules read, and the data it is made of.
+"""The typed, immutable ``PatientSnapshot`` the rules read, and the records it is made of.
 
-Nothing here validates whole FHIR resources with pydantic: the builder (``snapshot_builder``) reads only
-the few fields it needs from raw JSON, because validating thousands of Observations costs far more than
-the rules themselves.
+Every record keeps what a clinician needs to check it: the resource id, the code and display as sent,
+the value as reported next to its canonical value, and for derived values the inputs they came from.
+Nothing here validates whole FHIR resources with pydantic: the builder reads only the fields it needs.
 """
 
 from __future__ import annotations
@@ -10,11 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
+
+Comparator = str  # one of "<", "<=", ">", ">=" (R4 QuantityComparator)
 
 
-@dataclass(frozen=True, slots=True)
-class LabResult:
-    """One usable laboratory value, in the analyte's canonical unit, with what was reported."""
+class LabResult(NamedTuple):
+    """One usable laboratory value (reported or derived) in the analyte's canonical unit.
+
+    ``alt_value``/``alt_unit`` give the same value in the analyte's other common unit (e.g. mmol/L for
+    calcium). ``comparator`` is kept, never dropped: ``>15`` is a lower bound, ``<2`` an upper bound.
+    A derived value has ``derived_from`` (the resource ids it was computed from) and ``method``.
+    A NamedTuple, not a frozen dataclass: it is built once per Observation on the hot path, and a
+    frozen dataclass's ``__init__`` costs several times more (measured with bench/snapshot_build.py).
+    """
 
     analyte: str
     value: float
@@ -25,10 +34,81 @@ class LabResult:
     resource_id: str
     code: str
     display: str
+    comparator: Comparator | None = None
+    alt_value: float | None = None
+    alt_unit: str | None = None
+    reference_low: float | None = None
+    reference_high: float | None = None
+    interpretation: str | None = None
+    derived_from: tuple[str, ...] = ()
+    method: str = ""
 
     @property
     def day(self) -> date:
         return self.effective.date()
+
+    @property
+    def lower_bound(self) -> float | None:
+        """The least the true value can be (None for ``<`` results)."""
+        return None if self.comparator in ("<", "<=") else self.value
+
+    @property
+    def upper_bound(self) -> float | None:
+        """The most the true value can be (None for ``>`` results)."""
+        return None if self.comparator in (">", ">=") else self.value
+
+    @property
+    def is_derived(self) -> bool:
+        return bool(self.derived_from)
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionRecord:
+    """A coded Condition mapped to our concepts, with its statuses and dates."""
+
+    concepts: frozenset[str]
+    resource_id: str
+    system: str
+    code: str
+    display: str
+    clinical_status: str | None
+    verification_status: str | None
+    onset: date | None
+    recorded: date | None
+    abated: bool
+
+    @property
+    def present(self) -> bool:
+        """Active, recurrence or relapse (a missing clinical status counts as present), and not abated."""
+        return not self.abated and self.clinical_status in (None, "active", "recurrence", "relapse")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureRecord:
+    concepts: frozenset[str]
+    resource_id: str
+    code: str
+    display: str
+    status: str
+    performed: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationRecord:
+    """A MedicationRequest or MedicationAdministration matched to our medication categories.
+
+    ``matched_by`` says whether the category came from a verified ingredient code or from the text
+    fallback; ``intravenous`` is True/False from the dosage route, None when no route was given.
+    """
+
+    categories: frozenset[str]
+    resource_type: str
+    resource_id: str
+    display: str
+    status: str
+    when: datetime | None
+    intravenous: bool | None
+    matched_by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,22 +123,53 @@ class Ignored:
 
 
 @dataclass(frozen=True, slots=True)
+class Staging:
+    """A CKD stage (1-5) or eGFR category, and what it rests on."""
+
+    stage: int
+    label: str
+    source: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PatientSnapshot:
-    """What the rules may know about one patient at one moment."""
+    """What the rules may know about one patient at one moment (``as_of``)."""
 
     patient_id: str
-    birth_date: date | None
-    sex: str | None
+    as_of: datetime
+    birth_date: date | None = None
+    sex: str | None = None
     labs: Mapping[str, tuple[LabResult, ...]] = field(default_factory=dict)
+    conditions: tuple[ConditionRecord, ...] = ()
+    procedures: tuple[ProcedureRecord, ...] = ()
+    medications: tuple[MedicationRecord, ...] = ()
+    ckd: Staging | None = None
+    dialysis: tuple[str, ...] = ()
     ignored: tuple[Ignored, ...] = ()
 
+    @property
+    def age_years(self) -> int | None:
+        return age_on(self.birth_date, self.as_of.date()) if self.birth_date else None
+
     def series(self, analyte: str) -> tuple[LabResult, ...]:
-        """All usable results of ``analyte``, newest first."""
+        """All usable results of ``analyte`` (reported and derived), newest first."""
         return self.labs.get(analyte, ())
 
     def latest(self, analyte: str) -> LabResult | None:
         results = self.series(analyte)
         return results[0] if results else None
+
+    def conditions_of(self, concept: str) -> tuple[ConditionRecord, ...]:
+        """Present conditions of ``concept`` (refuted and entered-in-error never get here)."""
+        return tuple(c for c in self.conditions if concept in c.concepts and c.present)
+
+    def medications_of(self, category: str) -> tuple[MedicationRecord, ...]:
+        return tuple(m for m in self.medications if category in m.categories)
+
+    @property
+    def on_dialysis(self) -> bool:
+        return bool(self.dialysis)
 
     def ignored_counts(self) -> dict[str, int]:
         """Ignored items by reason code: what logs may carry (counts only, no values)."""
@@ -66,3 +177,8 @@ class PatientSnapshot:
         for item in self.ignored:
             counts[item.reason] = counts.get(item.reason, 0) + 1
         return counts
+
+
+def age_on(birth: date, day: date) -> int:
+    """Completed years of age on ``day``."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))

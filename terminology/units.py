@@ -1,9 +1,9 @@
-"""Converting a reported concentration to an analyte's canonical unit.
+"""Converting a reported quantity to an analyte's canonical unit (and to its other common unit).
 
-The unit is read from the UCUM ``code`` when the quantity says its system is UCUM, else from the free-text
-``unit`` (``mg/dl``, ``µmol/L``...) through the alias table in ``data/units.json``. Mass and molar
-concentrations convert through the analyte's molar mass. A unit we do not know is an error the caller
-reports; it is never guessed.
+The unit is read from the UCUM ``code`` when the quantity's system is UCUM (or absent), else from the
+free-text ``unit`` (``mg/dl``, ``µmol/L``, ``mL/min/1.73m2``...) through the alias table in
+``data/units.json``. Mass and molar concentrations convert through the analyte's molar mass. A unit we do
+not know, or of the wrong dimension for the analyte, is an error the caller reports; it is never guessed.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from terminology.knowledge import Analyte, Knowledge
 
 UCUM = "http://unitsofmeasure.org"
-# Canonical values are rounded to this many decimals so that, e.g., 2.62 mmol/L x 4.008 compares as 10.501
-# and not as 10.500959999; reported precision of serum chemistry is at most 2-3 decimals.
+# Canonical values are rounded to this many decimals so that, e.g., 2.62 mmol/L x 4.008 compares as
+# 10.5004 and not as 10.500435999; reported precision of serum chemistry is at most 2-3 decimals.
 CANONICAL_DECIMALS = 4
 
 
@@ -33,42 +33,44 @@ class Converted:
     source_unit: str
 
 
-def resolve_unit(knowledge: Knowledge, system: str | None, code: str | None, text: str | None) -> str:
-    """The UCUM code of a reported unit, or ``UnitError``."""
-    if code and (system is None or system == UCUM) and code in knowledge.units:
+def _alias(knowledge: Knowledge, text: str) -> str | None:
+    key = text.strip()
+    if key in knowledge.units:
+        return key
+    return knowledge.unit_text.get(key.lower().replace(" ", ""))
+
+
+def resolve_unit(knowledge: Knowledge, system: object, code: object, text: object) -> str:
+    """The UCUM code of a reported unit, or ``UnitError`` (members of the wrong JSON type count as absent)."""
+    code = code if isinstance(code, str) else None
+    text = text if isinstance(text, str) else None
+    if code and system in (None, UCUM) and code in knowledge.units:
         return code
     for candidate in (code, text):
         if candidate:
-            alias = knowledge.unit_text.get(candidate.strip().lower())
-            if alias:
-                return alias
-            if candidate.strip() in knowledge.units:
-                return candidate.strip()
+            found = _alias(knowledge, candidate)
+            if found:
+                return found
     shown = code or text
     if not shown:
         raise UnitError("unit-missing", "the quantity has no unit")
-    raise UnitError("unit-unknown", f"unit {shown!r} is not a known concentration unit")
+    raise UnitError("unit-unknown", f"unit {shown!r} is not a known unit")
 
 
-def to_canonical(knowledge: Knowledge, analyte: Analyte, value: float, ucum_code: str) -> float:
-    """``value`` in ``ucum_code`` expressed in the analyte's canonical unit."""
-    source = knowledge.units[ucum_code]
-    target = knowledge.units[analyte.canonical_unit]
-    base = value * source.to_base
-    if source.dimension != target.dimension:
-        # mass (g/L) <-> molar (mol/L) through the molar mass (g/mol)
-        base = base * analyte.molar_mass if source.dimension == "molar" else base / analyte.molar_mass
-    return round(base / target.to_base, CANONICAL_DECIMALS)
+def convert_between(knowledge: Knowledge, analyte: Analyte, value: float, source: str, target: str) -> float:
+    """``value`` in UCUM ``source`` expressed in UCUM ``target``, for ``analyte`` (factors precomputed)."""
+    factor = knowledge.factors.get((analyte.name, source, target))
+    if factor is None:
+        raise UnitError(
+            "unit-wrong-dimension", f"{source} cannot be converted to {target} for {analyte.name}"
+        )
+    return round(value * factor, CANONICAL_DECIMALS)
 
 
 def convert(
-    knowledge: Knowledge,
-    analyte: Analyte,
-    value: float,
-    system: str | None,
-    code: str | None,
-    text: str | None,
+    knowledge: Knowledge, analyte: Analyte, value: float, system: object, code: object, text: object
 ) -> Converted:
-    """Resolve the reported unit and convert; raises ``UnitError``."""
+    """Resolve the reported unit and convert to the canonical unit; raises ``UnitError``."""
     ucum_code = resolve_unit(knowledge, system, code, text)
-    return Converted(to_canonical(knowledge, analyte, value, ucum_code), analyte.canonical_unit, ucum_code)
+    canonical = convert_between(knowledge, analyte, value, ucum_code, analyte.canonical_unit)
+    return Converted(canonical, analyte.canonical_unit, ucum_code)

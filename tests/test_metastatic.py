@@ -18,7 +18,7 @@ CONFIG = metastatic.load_config()
 
 
 def evaluate(*labs: dict[str, Any]) -> list[Finding]:
-    snapshot = build_snapshot("p1", [fd.patient(), fd.bundle(list(labs))], K)
+    snapshot = build_snapshot("p1", [fd.patient(), fd.bundle(list(labs))], K, fd.NOW)
     return metastatic.evaluate(snapshot, CONFIG, fd.NOW)
 
 

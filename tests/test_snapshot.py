@@ -15,7 +15,7 @@ K = load_knowledge()
 
 
 def snap(*resources: dict[str, Any], pid: str = "p1") -> Any:
-    return build_snapshot(pid, [fd.bundle(list(resources))], K)
+    return build_snapshot(pid, [fd.bundle(list(resources))], K, fd.NOW)
 
 
 def test_patient_and_labs_newest_first() -> None:
@@ -48,7 +48,7 @@ def test_patient_and_labs_newest_first() -> None:
         ({"valueQuantity": None}, "value-not-numeric"),
         ({"valueQuantity": {"value": "high", "unit": "mg/dL"}}, "value-not-numeric"),
         ({"valueQuantity": {"value": True, "unit": "mg/dL"}}, "value-not-numeric"),
-        ({"valueQuantity": {"value": 15, "unit": "mg/dL", "comparator": ">"}}, "value-has-comparator"),
+        ({"valueQuantity": {"value": 15, "unit": "mg/dL", "comparator": "ad"}}, "value-comparator-invalid"),
         ({"valueQuantity": {"value": 2.5, "unit": "mEq/L"}}, "unit-unknown"),
         ({"valueQuantity": {"value": 2.5}}, "unit-missing"),
         ({"effectiveDateTime": None}, "date-missing"),
@@ -62,6 +62,16 @@ def test_unusable_observations_are_reported(change: dict[str, Any], reason: str)
     s = snap(obs)
     assert s.series("calcium-total") == ()
     assert [(i.resource_id, i.reason, i.analyte) for i in s.ignored] == [("x", reason, "calcium-total")]
+
+
+@pytest.mark.parametrize(
+    ("comparator", "lower", "upper"), [(">", 15.0, None), (">=", 15.0, None), ("<", None, 15.0)]
+)
+def test_comparators_are_kept_as_bounds(comparator: str, lower: float | None, upper: float | None) -> None:
+    quantity = {"value": 15, "unit": "mg/dL", "system": fd.UCUM, "code": "mg/dL", "comparator": comparator}
+    result = snap(fd.lab(fd.CALCIUM_MASS, 15, "mg/dL") | {"valueQuantity": quantity}).latest("calcium-total")
+    assert result is not None
+    assert (result.comparator, result.lower_bound, result.upper_bound) == (comparator, lower, upper)
 
 
 def test_unknown_codes_are_reported_not_guessed() -> None:
@@ -93,7 +103,7 @@ def test_operation_outcome_entries_are_not_resources() -> None:
 def test_us_core_calcium_has_no_ucum_code_but_is_read() -> None:
     obs = load(SHARED / "fhir" / "us-core" / "Observation-serum-calcium.json")
     pid = obs["subject"]["reference"].split("/")[-1]
-    result = build_snapshot(pid, [obs], K).latest("calcium-total")
+    result = build_snapshot(pid, [obs], K, fd.NOW).latest("calcium-total")
     assert result is not None
     assert (result.value, result.unit) == (obs["valueQuantity"]["value"], "mg/dL")
 
@@ -113,5 +123,22 @@ def test_synthea_blood_calcium_is_read(path: Any) -> None:
     # Synthea uses urn:uuid subject references; a patient bundle is about its one patient.
     for obs in calcium_entries:
         obs["subject"] = {"reference": f"Patient/{patient['id']}"}
-    s = build_snapshot(patient["id"], [bundle], K)
+    s = build_snapshot(patient["id"], [bundle], K, fd.NOW)
     assert len(s.series("calcium-total")) == len(calcium_entries)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((SHARED / "fhir" / "synthea").glob("*.json")), ids=lambda p: p.stem[:20]
+)
+def test_synthea_blood_creatinine_and_mdrd_egfr_are_read(path: Any) -> None:
+    bundle = load(path)
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+    for obs in observations:
+        obs["subject"] = {"reference": f"Patient/{patient['id']}"}
+    coded = {c["code"] for obs in observations for c in obs["code"].get("coding", [])}
+    s = build_snapshot(patient["id"], [bundle], K, fd.NOW)
+    if "38483-4" in coded:
+        assert s.series("creatinine")
+    if "33914-3" in coded:
+        assert any(not r.is_derived and r.code == "33914-3" for r in s.series("egfr"))

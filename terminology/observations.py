@@ -1,0 +1,143 @@
+"""Reading laboratory Observations (http://hl7.org/fhir/R4/observation.html) into ``LabResult``s.
+
+Only results a clinician may act on are used: status final/amended/corrected, about the patient in
+context, numeric ``valueQuantity`` in a unit we can convert, with a full effective date. Everything else
+becomes an ``Ignored`` with a stable reason; a comparator (``<``, ``>``) is kept on the result, not dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from terminology.fhir_dates import ImpreciseDateError, parse_datetime
+from terminology.fhir_json import JsonObject, as_list, codings, first_text, period_start, status_code
+from terminology.knowledge import Analyte, Knowledge
+from terminology.snapshot import Ignored, LabResult
+from terminology.units import UnitError, convert, convert_between
+
+# R4 ObservationStatus: only these carry a result a clinician may act on.
+USABLE_STATUS = frozenset({"final", "amended", "corrected"})
+COMPARATORS = frozenset({"<", "<=", ">", ">="})
+
+
+def _ignored(obs: JsonObject, reason: str, detail: str, analyte: str = "") -> Ignored:
+    return Ignored("Observation", str(obs.get("id", "")), reason, detail, analyte)
+
+
+def _analyte_of(obs: JsonObject, knowledge: Knowledge) -> tuple[str, JsonObject] | str:
+    """(analyte, matching coding), or the reason code why there is none."""
+    unverified = False
+    for coding in codings(obs.get("code")):
+        key = (str(coding.get("system", "")), str(coding.get("code", "")))
+        analyte = knowledge.analyte_by_code.get(key)
+        if analyte:
+            return analyte, coding
+        unverified = unverified or key in knowledge.unverified
+    return "code-unverified" if unverified else "code-unknown"
+
+
+def _effective_text(obs: JsonObject) -> str:
+    return first_text(
+        obs.get("effectiveDateTime"),
+        obs.get("effectiveInstant"),
+        period_start(obs.get("effectivePeriod")),
+        obs.get("issued"),
+    )
+
+
+def _problem(obs: JsonObject, is_about_patient: bool, effective: str) -> tuple[str, str] | None:
+    status = obs.get("status")
+    if status not in USABLE_STATUS:
+        return "status-unusable", f"status {status!r}"
+    if not is_about_patient:
+        return "subject-mismatch", "subject is not the patient in context"
+    if "dataAbsentReason" in obs:
+        return "data-absent", "dataAbsentReason is set"
+    quantity = obs.get("valueQuantity")
+    value = quantity.get("value") if isinstance(quantity, dict) else None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != value:
+        return "value-not-numeric", "no numeric valueQuantity"
+    comparator = quantity.get("comparator") if isinstance(quantity, dict) else None
+    if comparator is not None and not (isinstance(comparator, str) and comparator in COMPARATORS):
+        return "value-comparator-invalid", f"comparator {comparator!r}"
+    if not effective:
+        return "date-missing", "no effective date"
+    return None
+
+
+def _range_bound(knowledge: Knowledge, analyte: Analyte, bound: Any, fallback_unit: str) -> float | None:
+    """A reference range limit in the canonical unit; None when absent or not convertible."""
+    if not isinstance(bound, dict) or not isinstance(bound.get("value"), int | float):
+        return None
+    try:
+        unit = bound.get("code") or bound.get("unit") or fallback_unit
+        return convert(
+            knowledge, analyte, float(bound["value"]), bound.get("system"), unit, bound.get("unit")
+        ).value
+    except UnitError:
+        return None
+
+
+def _range(
+    knowledge: Knowledge, analyte: Analyte, reference: JsonObject, unit: str
+) -> tuple[float | None, float | None]:
+    low = _range_bound(knowledge, analyte, reference.get("low"), unit)
+    return low, _range_bound(knowledge, analyte, reference.get("high"), unit)
+
+
+def read_lab(obs: JsonObject, knowledge: Knowledge, is_about_patient: bool) -> LabResult | Ignored:
+    """The ``LabResult`` of one Observation, or why it cannot be used."""
+    found = _analyte_of(obs, knowledge)
+    if isinstance(found, str):
+        return _ignored(obs, found, "no coding is a verified code of an analyte we read")
+    name, coding = found
+    effective_text = _effective_text(obs)
+    problem = _problem(obs, is_about_patient, effective_text)
+    if problem is not None:
+        return _ignored(obs, *problem, analyte=name)
+    analyte = knowledge.analytes[name]
+    quantity: JsonObject = obs["valueQuantity"]
+    reported = float(quantity["value"])
+    try:
+        effective = parse_datetime(effective_text)
+        converted = convert(
+            knowledge, analyte, reported, quantity.get("system"), quantity.get("code"), quantity.get("unit")
+        )
+    except ImpreciseDateError as exc:
+        return _ignored(obs, "date-imprecise", str(exc), name)
+    except UnitError as exc:
+        return _ignored(obs, exc.reason, str(exc), name)
+    except ValueError as exc:
+        return _ignored(obs, "date-invalid", str(exc), name)
+    alt = (
+        convert_between(knowledge, analyte, converted.value, analyte.canonical_unit, analyte.alt_unit)
+        if analyte.alt_unit
+        else None
+    )
+    ranges = obs.get("referenceRange")
+    first_range = ranges[0] if isinstance(ranges, list) and ranges and isinstance(ranges[0], dict) else None
+    low, high = (
+        _range(knowledge, analyte, first_range, converted.source_unit) if first_range else (None, None)
+    )
+    interpretation = obs.get("interpretation")
+    return LabResult(
+        analyte=name,
+        value=converted.value,
+        unit=converted.unit,
+        reported_value=reported,
+        reported_unit=quantity["unit"] if isinstance(quantity.get("unit"), str) else converted.source_unit,
+        effective=effective,
+        resource_id=str(obs.get("id", "")),
+        code=str(coding.get("code")),
+        display=str(coding.get("display") or coding.get("code")),
+        comparator=quantity.get("comparator"),
+        alt_value=alt,
+        alt_unit=analyte.alt_unit,
+        reference_low=low,
+        reference_high=high,
+        interpretation=_interpretation(interpretation) if interpretation else None,
+    )
+
+
+def _interpretation(interpretation: Any) -> str | None:
+    return next((status_code(i) for i in as_list(interpretation) if status_code(i)), None)

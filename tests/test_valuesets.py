@@ -1,0 +1,69 @@
+"""Every shipped value set is a valid R4 ValueSet with provenance on every code, referenced and unique."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.valueset import ValueSet
+
+from terminology.knowledge import PROVENANCE_EXT, VERIFICATION_EXT, VS_BASE, load_knowledge
+
+FOLDER = Path(__file__).resolve().parents[1] / "terminology" / "valuesets"
+FILES = sorted(FOLDER.glob("*.json"))
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_is_a_valid_r4_value_set(path: Path) -> None:
+    vs = load(path)
+    ValueSet.model_validate(vs)
+    assert vs["id"] == path.stem
+    assert vs["url"] == VS_BASE + path.stem
+    for field in ("version", "date", "status", "name", "title", "description"):
+        assert vs.get(field), field
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_every_code_has_provenance_and_verification(path: Path) -> None:
+    vs = load(path)
+    for include in vs["compose"]["include"]:
+        for concept in include["concept"]:
+            exts = {e["url"]: e for e in concept.get("extension", [])}
+            assert exts.get(VERIFICATION_EXT, {}).get("valueCode") in {"verified", "unverified"}, concept[
+                "code"
+            ]
+            assert exts.get(PROVENANCE_EXT, {}).get("valueString", "").strip(), concept["code"]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_expansion_matches_compose_without_duplicates(path: Path) -> None:
+    vs = load(path)
+    composed = [(i["system"], c["code"]) for i in vs["compose"]["include"] for c in i["concept"]]
+    expanded = [(c["system"], c["code"]) for c in vs["expansion"]["contains"]]
+    assert len(composed) == len(set(composed))
+    assert composed == expanded
+    assert vs["expansion"]["total"] == len(expanded)
+
+
+def test_every_file_is_used_and_every_reference_exists() -> None:
+    knowledge = load_knowledge()
+    concepts = json.loads((FOLDER.parent / "data" / "concepts.json").read_text(encoding="utf-8"))
+    referenced = {a.value_set for a in knowledge.analytes.values()}
+    referenced |= {VS_BASE + vs_id for ids in concepts["families"].values() for vs_id in ids}
+    shipped = {load(p)["url"] for p in FILES}
+    assert referenced <= shipped
+    assert shipped - referenced == set()
+
+
+def test_unverified_codes_are_not_used_for_decisions() -> None:
+    knowledge = load_knowledge()
+    decided = set(knowledge.analyte_by_code)
+    decided |= {code for index in knowledge.concepts_by_code.values() for code in index}
+    assert decided.isdisjoint(knowledge.unverified)
