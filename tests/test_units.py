@@ -67,3 +67,36 @@ def test_unknown_units_are_errors(code: str | None, text: str | None, reason: st
     with pytest.raises(UnitError) as info:
         convert(K, CALCIUM, 1.0, UCUM, code, text)
     assert info.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("analyte", "value", "unit", "expected"),
+    [
+        ("creatinine", 88.4, "umol/L", 1.0),  # 1 mg/dL = 88.4 umol/L (113.12 g/mol)
+        ("creatinine", 1.0, "mg/dL", 1.0),
+        ("albumin", 35, "g/L", 3.5),  # around the usual 3.5 g/dL lower limit
+        ("albumin", 3.4, "g/dL", 3.4),
+        ("pth-intact", 10, "pmol/L", 94.25),  # PTH(1-84) 9425 g/mol
+        ("pth-intact", 65, "pg/mL", 65.0),
+        ("pth-intact", 65, "ng/L", 65.0),
+        ("vitamin-d-25-hydroxy", 75, "nmol/L", 30.048),  # 30 ng/mL sufficiency cut-off in SI
+        ("vitamin-d-25-hydroxy", 250, "nmol/L", 100.16),  # 100 ng/mL
+        ("vitamin-d-1-25-dihydroxy", 120, "pmol/L", 49.9968),
+        ("calcium-ionized", 5.3, "mg/dL", 1.3224),  # ionized 5.3 mg/dL = 1.32 mmol/L
+        ("calcium-ionized", 1.32, "mmol/L", 1.32),
+        ("egfr", 59, "mL/min/{1.73_m2}", 59.0),
+    ],
+)
+def test_other_analytes_to_canonical(analyte: str, value: float, unit: str, expected: float) -> None:
+    assert convert(K, K.analytes[analyte], value, UCUM, unit, unit).value == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize("text", ["mL/min/1.73m2", "ml/min/1.73 m2", "mL/min/1.73m²"])
+def test_egfr_unit_text_variants(text: str) -> None:
+    assert convert(K, K.analytes["egfr"], 42, None, None, text).value == 42
+
+
+def test_wrong_dimension_is_an_error_not_a_guess() -> None:
+    with pytest.raises(UnitError) as info:
+        convert(K, K.analytes["egfr"], 42, UCUM, "mg/dL", "mg/dL")
+    assert info.value.reason == "unit-wrong-dimension"
