@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cards import metastatic
-from cards.config import check_thresholds, citations, override_reasons, read_data
+from cards import calciphylaxis, dystrophic, iatrogenic, known_calcinosis, metastatic, missing_data, tumoral
+from cards.combine import combine
+from cards.config import RuleConfig, citations, override_reasons, read_data
+from cards.finding import Finding
 from cards.render import render_cards
 from terminology import queries
 from terminology.knowledge import Knowledge
@@ -20,6 +22,12 @@ from terminology.snapshot import PatientSnapshot
 
 NewId = Callable[[], str]
 Advise = Callable[[PatientSnapshot, datetime, NewId], list[dict[str, Any]]]
+Evaluate = Callable[[PatientSnapshot, RuleConfig, datetime], list[Finding]]
+# Every pathway: its config loader and its pure evaluate(snapshot, config, now).
+PATHWAYS: tuple[tuple[Callable[[], RuleConfig], Evaluate], ...] = tuple(
+    (module.load_config, module.evaluate)
+    for module in (metastatic, calciphylaxis, tumoral, iatrogenic, known_calcinosis, dystrophic, missing_data)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +44,17 @@ class ServiceDeclaration:
 
 
 def calcinosis_service(knowledge: Knowledge) -> ServiceDeclaration:
-    """The ``patient-view`` service: loads and checks its rule data once, then advises per request."""
+    """The ``patient-view`` service: loads and checks all rule data once, then advises per request."""
     data = read_data("service.json")
     topic_system: str = data["ruleTopicSystem"]
-    config = metastatic.load_config()
-    # Load every data file now: a broken one must stop start-up, not fail the first card.
+    # Load and check every data file now: a broken one must stop start-up, not fail the first card.
     citations()
     override_reasons()
-    check_thresholds(
-        {name: getattr(config.thresholds, name) for name in type(config.thresholds).model_fields}, knowledge
-    )
+    rules = [(load().bind(knowledge), evaluate) for load, evaluate in PATHWAYS]
 
     def advise(snapshot: PatientSnapshot, now: datetime, new_id: NewId) -> list[dict[str, Any]]:
-        findings = metastatic.evaluate(snapshot, config, now)
-        return render_cards(findings, topic_system, new_id)
+        findings = [finding for config, evaluate in rules for finding in evaluate(snapshot, config, now)]
+        return render_cards(combine(findings), snapshot.patient_id, knowledge.orders, topic_system, new_id)
 
     lab_value_sets = [analyte.value_set for analyte in knowledge.analytes.values()]
     service = data["service"]

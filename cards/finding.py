@@ -1,4 +1,4 @@
-"""What a rule found, before it becomes a card: the evidence, the grade and the words to use."""
+"""What a rule found, before it becomes a card: the evidence, the grade, the words and the missing workup."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ class Finding:
     """One rule's conclusion for one patient.
 
     ``indicator`` and ``rank`` come from the rule's data (higher rank = more severe); ``summary`` and
-    ``reasons`` are already-worded sentences from the rule's text templates.
+    ``reasons`` are already-worded sentences from the rule's text templates; ``workup`` names the orders
+    (keys of terminology's orders.json) that are missing from the record and worth suggesting; ``tags``
+    name what was found (e.g. ``phosphate``) so cards can be combined without repeating each other.
     """
 
     rule: RuleInfo
@@ -35,3 +37,5 @@ class Finding:
     evidence: tuple[Evidence, ...]
     not_used: tuple[str, ...]
     citations: tuple[str, ...]
+    workup: tuple[str, ...] = ()
+    tags: frozenset[str] = frozenset()

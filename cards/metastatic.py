@@ -1,160 +1,205 @@
-"""Metastatic calcification risk: hypercalcemia (graded) and a high calcium-phosphate product.
+"""Metastatic calcification risk: hypercalcemia (graded), hyperphosphatemia, a high Ca×P product.
 
-Reads only the snapshot. Thresholds, grades, words and citations are in ``data/metastatic.json``:
-hypercalcemia above 10.5 mg/dL, moderate from 12, severe from 14 (StatPearls); Ca x P >= 55 mg2/dL2
-(KDOQI 2003, Guideline 6), with KDIGO 2017's caveat that calcium and phosphate are better judged
-individually.
+The card fires on a laboratory abnormality; CKD G4-G5 or dialysis, hyperparathyroidism, vitamin D excess
+and sarcoidosis (with hypercalcemia) are added as contributing factors with their evidence. Thresholds,
+grades, words and citations are in ``data/metastatic.json``: corrected calcium above 10.5 mg/dL, moderate
+from 12, severe from 14 (StatPearls); ionized calcium above 5.3 mg/dL = 1.3224 mmol/L (StatPearls, kept
+exact so both unit systems agree at the boundary); phosphate above 4.5 mg/dL (Mayo
+adult interval); Ca×P >= 55 mg²/dL² (KDOQI 2003, with KDIGO 2017's caveat).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
-from pydantic import Field
-
-from cards.config import Duration, Frozen, Grade, RuleInfo, Threshold, read_data
+from cards.calcium import CalciumReading, latest_calcium
+from cards.config import RuleConfig, load_rule
+from cards.evidence import condition_row, kidney_rows, lab_row, missing_orders, not_used, recent, strongest
 from cards.finding import Evidence, Finding
 from terminology.snapshot import LabResult, PatientSnapshot
 
-
-class Thresholds(Frozen):
-    calcium_above_normal: Threshold = Field(alias="calciumAboveNormal")
-    calcium_moderate: Threshold = Field(alias="calciumModerate")
-    calcium_severe: Threshold = Field(alias="calciumSevere")
-    calcium_phosphate_product: Threshold = Field(alias="calciumPhosphateProduct")
-
-
-class Analytes(Frozen):
-    calcium: str
-    phosphate: str
-    product: str
-
-
-class Text(Frozen):
-    summary_calcium: str = Field(alias="summaryCalcium")
-    summary_product: str = Field(alias="summaryProduct")
-    summary_both: str = Field(alias="summaryBoth")
-    reason_calcium: str = Field(alias="reasonCalcium")
-    reason_product: str = Field(alias="reasonProduct")
-    context: str
-    advisory: str
-    product_item: str = Field(alias="productItem")
-
-
-class MetastaticConfig(Frozen):
-    rule: RuleInfo
-    analytes: Analytes
-    lookback_days: Duration = Field(alias="lookbackDays")
-    thresholds: Thresholds
-    grades: dict[str, Grade]
-    text: Text
-    citations: tuple[str, ...]
+THRESHOLDS = {
+    "calciumAboveNormal",
+    "calciumModerate",
+    "calciumSevere",
+    "ionizedAboveNormal",
+    "phosphateAboveNormal",
+    "calciumPhosphateProduct",
+    "pthAboveNormal",
+    "vitaminDToxic",
+    "egfrBelow30",
+    "ckdSevere",
+}
+TEXT = {
+    "summaryCalcium",
+    "summaryPhosphate",
+    "summaryProduct",
+    "summaryTail",
+    "reasonCalcium",
+    "reasonUncorrected",
+    "reasonPhosphate",
+    "reasonProduct",
+    "reasonCkd",
+    "reasonPth",
+    "reasonVitaminD",
+    "reasonSarcoidosis",
+    "context",
+    "advisory",
+    "basis_ionized",
+    "basis_corrected",
+    "basis_total",
+}
+READS = (
+    "calcium-total",
+    "calcium-ionized",
+    "calcium-albumin-corrected",
+    "albumin",
+    "phosphate",
+    "pth-intact",
+)
 
 
 @cache
-def load_config() -> MetastaticConfig:
-    return MetastaticConfig.model_validate(read_data("metastatic.json"))
+def load_config() -> RuleConfig:
+    return load_rule(
+        "metastatic",
+        windows={"labs", "workup"},
+        thresholds=THRESHOLDS,
+        text=TEXT,
+        grades={"mild", "moderate", "severe", "ionized", "phosphate", "product"},
+    )
 
 
-def _recent(results: tuple[LabResult, ...], since: datetime) -> LabResult | None:
-    latest = results[0] if results else None
-    return latest if latest is not None and latest.effective >= since else None
+def _value(result: LabResult) -> str:
+    bound = f"{result.comparator} " if result.comparator else ""
+    return f"{bound}{result.value:.4g} {result.unit}"
 
 
-def _calcium_grade(calcium: LabResult, config: MetastaticConfig) -> str | None:
-    """The grade the result is certainly in; a "<" result (an upper bound) never raises a grade."""
+def calcium_grade(reading: CalciumReading, config: RuleConfig) -> str | None:
+    """The grade the reading is certainly in (a ``<`` result never raises one)."""
     t = config.thresholds
-    least = calcium.lower_bound
-    if least is None:
-        return None
-    if t.calcium_severe.met_by(least):
-        return "severe"
-    if t.calcium_moderate.met_by(least):
-        return "moderate"
-    if t.calcium_above_normal.met_by(least):
-        return "mild"
+    if reading.basis == "ionized":
+        return "ionized" if t["ionizedAboveNormal"].met_by(reading.result) else None
+    for grade, name in (
+        ("severe", "calciumSevere"),
+        ("moderate", "calciumModerate"),
+        ("mild", "calciumAboveNormal"),
+    ):
+        if t[name].met_by(reading.result):
+            return grade
     return None
 
 
-def _evidence(result: LabResult) -> Evidence:
-    return Evidence(
-        item=f"{result.display} ({result.code})",
-        reported=f"{result.reported_value:g} {result.reported_unit}",
-        canonical=f"{result.value:.2f} {result.unit}",
-        date=result.day.isoformat(),
-        source=f"Observation/{result.resource_id}",
-    )
-
-
-def evaluate(snapshot: PatientSnapshot, config: MetastaticConfig, now: datetime) -> list[Finding]:
-    """At most one finding: the calcium grade and/or the Ca x P product of the latest same-day pair."""
-    since = now - timedelta(days=config.lookback_days.value)
-    calcium = _recent(snapshot.series(config.analytes.calcium), since)
-    phosphate = _recent(snapshot.series(config.analytes.phosphate), since)
-    grade = _calcium_grade(calcium, config) if calcium else None
-    product_limit = config.thresholds.calcium_phosphate_product
-    latest_product = _recent(snapshot.series(config.analytes.product), since)
-    # Only the product of the latest calcium and phosphate speaks for the patient today.
-    product = (
-        latest_product.value
-        if latest_product and calcium and phosphate and latest_product.day == calcium.day == phosphate.day
-        else None
-    )
-    high_product = product is not None and product_limit.met_by(product)
-    if grade is None and not high_product:
-        return []
-    text = config.text
-    words = {
-        "grade": config.grades[grade].label if grade else "",
-        "calcium": f"{calcium.value:.1f}" if calcium else "",
-        "product": f"{product:.0f}" if product is not None else "",
-        "limit": f"{product_limit.value:g}",
-        "day": calcium.day.isoformat() if calcium else "",
-    }
+def _contributors(
+    snapshot: PatientSnapshot, config: RuleConfig, since: datetime, hypercalcemia: bool
+) -> tuple[list[str], list[Evidence]]:
+    """Contributing factors present: (reasons, evidence rows)."""
+    t, text = config.thresholds, config.text
     reasons: list[str] = []
-    evidence: list[Evidence] = [_evidence(calcium)] if calcium else []
-    if grade:
-        above = f"{config.thresholds.calcium_above_normal.value:g}"
-        reasons.append(text.reason_calcium.format(**{**words, "limit": above}))
-    if high_product and calcium and phosphate and product is not None:
-        reasons.append(text.reason_product.format(**words))
-        evidence.append(_evidence(phosphate))
-        evidence.append(
-            Evidence(
-                item=text.product_item,
-                reported="",
-                canonical=f"{product:.1f} {product_limit.unit}",
-                date=calcium.day.isoformat(),
-                source="derived",
-                derived_from=" × ".join(latest_product.derived_from) if latest_product else "",
+    rows: list[Evidence] = []
+    egfr = recent(snapshot, "egfr", since)
+    severe_ckd = snapshot.ckd is not None and t["ckdSevere"].met_by(float(snapshot.ckd.stage))
+    if snapshot.on_dialysis or severe_ckd or (egfr is not None and t["egfrBelow30"].met_by(egfr)):
+        what = (
+            "on dialysis"
+            if snapshot.on_dialysis
+            else snapshot.ckd.label
+            if severe_ckd and snapshot.ckd
+            else "eGFR below 30"
+        )
+        reasons.append(text["reasonCkd"].format(what=what))
+        rows += kidney_rows(snapshot)
+        rows += [lab_row(egfr)] if egfr else []
+    pth = recent(snapshot, "pth-intact", since)
+    hpt = snapshot.conditions_of("hyperparathyroidism")
+    if hpt or (pth is not None and t["pthAboveNormal"].met_by(pth)):
+        reasons.append(text["reasonPth"])
+        rows += [condition_row(c) for c in hpt] + ([lab_row(pth)] if pth else [])
+    vit_d = recent(snapshot, "vitamin-d-25-hydroxy", since)
+    excess = snapshot.conditions_of("hypervitaminosis-d")
+    if excess or (vit_d is not None and t["vitaminDToxic"].met_by(vit_d)):
+        reasons.append(
+            text["reasonVitaminD"].format(limit=f"{t['vitaminDToxic'].value:g} {t['vitaminDToxic'].unit}")
+        )
+        rows += [condition_row(c) for c in excess] + ([lab_row(vit_d)] if vit_d else [])
+    sarcoid = snapshot.conditions_of("sarcoidosis")
+    if hypercalcemia and sarcoid:
+        reasons.append(text["reasonSarcoidosis"])
+        rows += [condition_row(c) for c in sarcoid]
+    return reasons, rows
+
+
+def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+    """At most one finding: the newest calcium's grade, hyperphosphatemia, and a high same-day Ca×P."""
+    t, text = config.thresholds, config.text
+    since = now - config.windows["labs"].delta
+    reading = latest_calcium(snapshot, since)
+    grade = calcium_grade(reading, config) if reading else None
+    phosphate = recent(snapshot, "phosphate", since)
+    high_p = phosphate is not None and t["phosphateAboveNormal"].met_by(phosphate)
+    product = recent(snapshot, "calcium-phosphate-product", since)
+    same_day = (
+        product is not None
+        and phosphate is not None
+        and reading is not None
+        and product.day == phosphate.day == reading.result.day
+    )
+    high_product = same_day and product is not None and t["calciumPhosphateProduct"].met_by(product)
+    if grade is None and not high_p and not high_product:
+        return []
+    parts, reasons, rows, kinds = [], [], [], []
+    if reading and grade:
+        basis = text[f"basis_{reading.basis}"]
+        limit = t["ionizedAboveNormal"] if reading.basis == "ionized" else t["calciumAboveNormal"]
+        label = config.grades[grade].label
+        parts.append(text["summaryCalcium"].format(grade=label, basis=basis, value=_value(reading.result)))
+        reasons.append(
+            text["reasonCalcium"].format(
+                basis=basis,
+                value=_value(reading.result),
+                limit=f"{limit.value:g} {limit.unit}",
+                grade=label.lower(),
             )
         )
-    reasons.extend([text.context, text.advisory])
-    template = (
-        text.summary_both
-        if grade and high_product
-        else text.summary_calcium
-        if grade
-        else text.summary_product
-    )
-    severity = max(
-        (config.grades[g] for g in (grade, "product" if high_product else None) if g), key=lambda g: g.rank
-    )
-    used_analytes = {config.analytes.calcium, config.analytes.phosphate}
+        reasons += [text["reasonUncorrected"]] if reading.basis == "total" else []
+        rows.append(lab_row(reading.result))
+        kinds.append(grade)
+    if high_p and phosphate:
+        parts.append(text["summaryPhosphate"].format(value=_value(phosphate)))
+        reasons.append(
+            text["reasonPhosphate"].format(
+                value=_value(phosphate), limit=f"{t['phosphateAboveNormal'].value:g} mg/dL"
+            )
+        )
+        rows.append(lab_row(phosphate))
+        kinds.append("phosphate")
+    if high_product and product:
+        parts.append(text["summaryProduct"].format(value=f"{product.value:.0f}"))
+        reasons.append(
+            text["reasonProduct"].format(
+                day=product.day.isoformat(),
+                value=f"{product.value:.0f}",
+                limit=f"{t['calciumPhosphateProduct'].value:g}",
+            )
+        )
+        rows.append(lab_row(product))
+        kinds.append("product")
+    extra_reasons, extra_rows = _contributors(snapshot, config, since, grade is not None)
+    grades = [config.grades[k] for k in kinds]
+    indicator = strongest(g.indicator for g in grades)
+    workup_since = now - config.windows["workup"].delta
     return [
         Finding(
             rule=config.rule,
-            indicator=severity.indicator,
-            rank=severity.rank,
-            summary=template.format(**words),
-            reasons=tuple(reasons),
-            evidence=tuple(evidence),
-            not_used=tuple(
-                f"{i.resource_type}/{i.resource_id}: {i.detail} ({i.reason})"
-                for i in snapshot.ignored
-                if i.analyte in used_analytes
-            ),
+            indicator=indicator,
+            rank=max(g.rank for g in grades),
+            summary=", ".join(parts) + text["summaryTail"],
+            reasons=(*reasons, *extra_reasons, text["context"], text["advisory"]),
+            evidence=(*rows, *extra_rows),
+            not_used=not_used(snapshot, READS),
             citations=config.citations,
+            workup=missing_orders(snapshot, config.orders, workup_since),
+            tags=frozenset(kinds),
         )
     ]

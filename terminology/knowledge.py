@@ -57,6 +57,17 @@ class TextMatcher:
 
 
 @dataclass(frozen=True, slots=True)
+class Order:
+    """A test the cards may suggest: a verified LOINC code (or text only), and the analytes it produces."""
+
+    key: str
+    system: str | None
+    code: str | None
+    display: str
+    analytes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Knowledge:
     """Everything ``terminology`` knows, indexed for lookups on the hot path."""
 
@@ -69,6 +80,7 @@ class Knowledge:
     units: dict[str, UnitDef]
     unit_text: dict[str, str]
     factors: dict[tuple[str, str, str], float]
+    orders: dict[str, Order]
     ckd_stages: dict[str, int]
     dialysis_conditions: frozenset[str]
     dialysis_procedures: frozenset[str]
@@ -194,11 +206,34 @@ def load_knowledge() -> Knowledge:
         units=units,
         unit_text=unit_text,
         factors=factors,
+        orders=_orders(_read_json("orders.json")["orders"], value_sets, analytes),
         ckd_stages=dict(concepts["ckdStages"]),
         dialysis_conditions=frozenset(concepts["dialysis"]["conditions"]),
         dialysis_procedures=frozenset(concepts["dialysis"]["procedures"]),
         derivation=_read_json("derivation.json"),
     )
+
+
+def _orders(
+    raw: dict[str, Any], value_sets: dict[str, dict[str, Any]], analytes: dict[str, Analyte]
+) -> dict[str, Order]:
+    """Orders, refusing a code that is not a verified code of its value set, or an unknown analyte."""
+    orders = {}
+    for key, spec in raw.items():
+        unknown = set(spec["analytes"]) - set(analytes)
+        if unknown:
+            raise ValueError(f"order {key} names unknown analytes {sorted(unknown)}")
+        if "code" not in spec:
+            orders[key] = Order(key, None, None, spec["text"], tuple(spec["analytes"]))
+            continue
+        value_set = value_sets[VS_BASE + spec["valueSet"]]
+        verified, _ = _split_verified(value_set)
+        match = [(s, c) for s, c in verified if c == spec["code"]]
+        if not match:
+            raise ValueError(f"order {key}: {spec['code']} is not a verified code of {spec['valueSet']}")
+        display = next(c["display"] for c in value_set["expansion"]["contains"] if c["code"] == spec["code"])
+        orders[key] = Order(key, match[0][0], spec["code"], display, tuple(spec["analytes"]))
+    return orders
 
 
 MASS_AND_MOLAR = frozenset({"mass", "molar"})

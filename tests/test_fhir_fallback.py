@@ -39,7 +39,7 @@ def test_fetches_everything_without_prefetch(
     response = call(client, service, fhir)
     assert response.status_code == 200, response.text
     assert [c["summary"] for c in response.json()["cards"]] == [
-        "Moderate hypercalcemia (Ca 12.5 mg/dL): metastatic calcification risk"
+        "Moderate hypercalcemia (total Ca 12.5 mg/dL): metastatic calcification risk"
     ]
     assert fhir.requests_since(before) == {
         "Patient": 1,

@@ -50,7 +50,7 @@ def test_hook_with_full_prefetch_returns_card(service: RunningService, client: h
     assert response.status_code == 200, response.text
     cards = HookResponse.model_validate(response.json()).cards
     assert [(c.indicator, c.summary) for c in cards] == [
-        ("critical", "Severe hypercalcemia (Ca 14.4 mg/dL): metastatic calcification risk")
+        ("critical", "Severe hypercalcemia (total Ca 14.43 mg/dL): metastatic calcification risk")
     ]
     assert "Observation/ca1" in (cards[0].detail or "")
 

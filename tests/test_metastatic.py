@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +13,15 @@ from terminology.snapshot_builder import build_snapshot
 from tests import fhir_data as fd
 
 K = load_knowledge()
-CONFIG = metastatic.load_config()
+CONFIG = metastatic.load_config().bind(K)
+ALBUMIN = "1751-7"
+IONIZED = "1995-0"
+PTH = "2731-8"
+EGFR = "98979-8"
 
 
-def evaluate(*labs: dict[str, Any]) -> list[Finding]:
-    snapshot = build_snapshot("p1", [fd.patient(), fd.bundle(list(labs))], K, fd.NOW)
+def evaluate(*resources: dict[str, Any]) -> list[Finding]:
+    snapshot = build_snapshot("p1", [fd.patient(), fd.bundle(list(resources))], K, fd.NOW)
     return metastatic.evaluate(snapshot, CONFIG, fd.NOW)
 
 
@@ -45,54 +48,90 @@ def indicator(findings: list[Finding]) -> str | None:
         (3.50, "mmol/L", "critical"),  # 14.03
     ],
 )
-def test_calcium_grades(value: float, unit: str, expected: str | None) -> None:
+def test_corrected_calcium_grades_both_units(value: float, unit: str, expected: str | None) -> None:
     code = fd.CALCIUM_MASS if unit == "mg/dL" else fd.CALCIUM_MOLAR
+    # albumin 4.0 g/dL on the same day: the corrected calcium equals the total
+    assert indicator(evaluate(fd.lab(code, value, unit), fd.lab(ALBUMIN, 4.0, "g/dL"))) == expected
+
+
+def test_uncorrected_total_calcium_is_used_and_flagged() -> None:
+    findings = evaluate(fd.lab(fd.CALCIUM_MASS, 12.4, "mg/dL"))
+    assert (
+        findings[0].summary == "Moderate hypercalcemia (total Ca 12.4 mg/dL): metastatic calcification risk"
+    )
+    assert any("not corrected for albumin" in r for r in findings[0].reasons)
+
+
+def test_low_albumin_makes_a_normal_calcium_high_and_normal_albumin_does_not() -> None:
+    low = evaluate(fd.lab(fd.CALCIUM_MASS, 9.8, "mg/dL"), fd.lab(ALBUMIN, 2.4, "g/dL"))
+    assert low[0].summary.startswith("Mild hypercalcemia (corrected Ca 11.08 mg/dL)")
+    assert evaluate(fd.lab(fd.CALCIUM_MASS, 9.8, "mg/dL"), fd.lab(ALBUMIN, 4.0, "g/dL")) == []
+
+
+def test_high_albumin_lowers_the_corrected_value_below_the_limit() -> None:
+    assert evaluate(fd.lab(fd.CALCIUM_MASS, 10.8, "mg/dL"), fd.lab(ALBUMIN, 4.5, "g/dL")) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (1.32, "mmol/L", None),
+        (1.31, "mmol/L", None),
+        (1.33, "mmol/L", "warning"),
+        (5.3, "mg/dL", None),
+        (5.4, "mg/dL", "warning"),
+    ],
+)
+def test_ionized_calcium(value: float, unit: str, expected: str | None) -> None:
+    code = IONIZED if unit == "mmol/L" else "17864-0"
+    assert indicator(evaluate(fd.lab(code, value, unit))) == expected
+
+
+def test_ionized_wins_over_total_on_the_same_day() -> None:
+    findings = evaluate(fd.lab(fd.CALCIUM_MASS, 11.0, "mg/dL"), fd.lab(IONIZED, 1.20, "mmol/L"))
+    assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (4.5, "mg/dL", None),
+        (4.4, "mg/dL", None),
+        (4.6, "mg/dL", "info"),
+        (1.45, "mmol/L", None),
+        (1.46, "mmol/L", "info"),
+    ],
+)
+def test_hyperphosphatemia_both_units(value: float, unit: str, expected: str | None) -> None:
+    code = fd.PHOSPHATE_MASS if unit == "mg/dL" else fd.PHOSPHATE_MOLAR
     assert indicator(evaluate(fd.lab(code, value, unit))) == expected
 
 
 @pytest.mark.parametrize(
-    ("calcium", "phosphate", "expected"),
+    ("calcium", "phosphate", "tags"),
     [
-        ((10.0, "mg/dL"), (5.5, "mg/dL"), "warning"),  # 55.0: at the KDOQI limit
-        ((10.0, "mg/dL"), (5.4, "mg/dL"), None),  # 54.0
-        ((10.0, "mg/dL"), (5.6, "mg/dL"), "warning"),  # 56.0
-        ((2.50, "mmol/L"), (1.78, "mmol/L"), "warning"),  # 10.02 x 5.51 = 55.2
-        ((2.50, "mmol/L"), (1.75, "mmol/L"), None),  # 10.02 x 5.42 = 54.3
+        ((10.0, "mg/dL"), (5.5, "mg/dL"), {"phosphate", "product"}),  # 55.0: at the KDOQI limit
+        ((10.0, "mg/dL"), (5.4, "mg/dL"), {"phosphate"}),  # 54.0
+        ((10.0, "mg/dL"), (5.6, "mg/dL"), {"phosphate", "product"}),  # 56.0
+        ((2.50, "mmol/L"), (1.78, "mmol/L"), {"phosphate", "product"}),  # 10.02 x 5.51 = 55.2
+        ((2.50, "mmol/L"), (1.75, "mmol/L"), {"phosphate"}),  # 10.02 x 5.42 = 54.3
     ],
 )
 def test_calcium_phosphate_product(
-    calcium: tuple[float, str], phosphate: tuple[float, str], expected: str | None
+    calcium: tuple[float, str], phosphate: tuple[float, str], tags: set[str]
 ) -> None:
     ca_code = fd.CALCIUM_MASS if calcium[1] == "mg/dL" else fd.CALCIUM_MOLAR
     p_code = fd.PHOSPHATE_MASS if phosphate[1] == "mg/dL" else fd.PHOSPHATE_MOLAR
     findings = evaluate(fd.lab(ca_code, *calcium), fd.lab(p_code, *phosphate))
-    assert indicator(findings) == expected
+    assert set(findings[0].tags) == tags
 
 
-def test_product_needs_same_day_values() -> None:
+def test_product_needs_the_latest_values_on_one_day() -> None:
     findings = evaluate(
         fd.lab(fd.CALCIUM_MASS, 10.0, "mg/dL", days_ago=1),
         fd.lab(fd.PHOSPHATE_MASS, 7.0, "mg/dL", days_ago=3),
     )
-    assert findings == []
-
-
-def test_same_result_in_both_unit_systems_gives_the_same_summary() -> None:
-    mass = evaluate(fd.lab(fd.CALCIUM_MASS, 12.4, "mg/dL"))
-    molar = evaluate(fd.lab(fd.CALCIUM_MOLAR, 3.094, "mmol/L"))  # 12.40 mg/dL
-    assert (
-        mass[0].summary
-        == molar[0].summary
-        == "Moderate hypercalcemia (Ca 12.4 mg/dL): metastatic calcification risk"
-    )
-
-
-def test_both_findings_take_the_higher_indicator_and_cite_kdoqi() -> None:
-    findings = evaluate(fd.lab(fd.CALCIUM_MASS, 14.2, "mg/dL"), fd.lab(fd.PHOSPHATE_MASS, 6.0, "mg/dL"))
-    assert len(findings) == 1
-    assert findings[0].indicator == "critical"
-    assert "Ca×P 85" in findings[0].summary
-    assert [e.source for e in findings[0].evidence][-1] == "derived"
+    assert set(findings[0].tags) == {"phosphate"}
 
 
 def test_stale_abnormal_superseded_by_recent_normal() -> None:
@@ -102,10 +141,41 @@ def test_stale_abnormal_superseded_by_recent_normal() -> None:
     assert findings == []
 
 
-def test_results_older_than_the_lookback_are_not_used() -> None:
-    days = CONFIG.lookback_days.value
+def test_results_older_than_the_window_are_not_used() -> None:
+    days = CONFIG.windows["labs"].value
     assert evaluate(fd.lab(fd.CALCIUM_MASS, 13.0, "mg/dL", days_ago=days + 1)) == []
     assert indicator(evaluate(fd.lab(fd.CALCIUM_MASS, 13.0, "mg/dL", days_ago=days - 1))) == "warning"
+
+
+def test_upper_bound_result_never_raises_a_grade() -> None:
+    high_but_bounded = fd.lab(fd.CALCIUM_MASS, 15, "mg/dL")
+    high_but_bounded["valueQuantity"]["comparator"] = "<"
+    assert evaluate(high_but_bounded) == []
+    lower_bound = fd.lab(fd.CALCIUM_MASS, 15, "mg/dL")
+    lower_bound["valueQuantity"]["comparator"] = ">"
+    assert indicator(evaluate(lower_bound)) == "critical"
+
+
+def test_contributors_are_listed_with_evidence() -> None:
+    findings = evaluate(
+        fd.lab(fd.CALCIUM_MASS, 11.2, "mg/dL", oid="ca"),
+        fd.lab(PTH, 180, "pg/mL", oid="pth"),
+        fd.lab(EGFR, 22, "mL/min/{1.73_m2}", oid="egfr"),
+    )
+    reasons = " ".join(findings[0].reasons)
+    assert "Parathyroid hormone is raised" in reasons
+    assert "eGFR below 30" in reasons
+    assert {e.source for e in findings[0].evidence} >= {
+        "Observation/ca",
+        "Observation/pth",
+        "Observation/egfr",
+    }
+
+
+def test_missing_workup_is_suggested_and_recent_tests_are_not() -> None:
+    findings = evaluate(fd.lab(fd.CALCIUM_MASS, 12.4, "mg/dL"), fd.lab(PTH, 20, "pg/mL"))
+    assert "pth" not in findings[0].workup
+    assert {"albumin", "phosphate", "renal-function", "vitamin-d-25"} <= set(findings[0].workup)
 
 
 def test_entered_in_error_gives_no_card_and_is_listed_as_not_used() -> None:
@@ -117,10 +187,7 @@ def test_entered_in_error_gives_no_card_and_is_listed_as_not_used() -> None:
     assert findings[0].not_used == ("Observation/bad: status 'entered-in-error' (status-unusable)",)
 
 
-def test_threshold_data_carries_units_and_citations() -> None:
-    thresholds = CONFIG.thresholds
-    for name in type(thresholds).model_fields:
-        threshold = getattr(thresholds, name)
+def test_every_threshold_carries_unit_and_citation() -> None:
+    for name, threshold in CONFIG.thresholds.items():
         assert threshold.unit, name
         assert threshold.citation, name
-    assert timedelta(days=CONFIG.lookback_days.value) > timedelta(0)

@@ -1,0 +1,57 @@
+"""Dystrophic calcinosis in connective tissue disease: an ``info`` card on surveillance.
+
+Fires for a present systemic sclerosis (limited/CREST first), dermatomyositis (juvenile first), lupus or
+overlap diagnosis. Calcium and phosphate are expected to be normal here; when they are not, the
+metastatic card fires and ``combine`` drops this one. Words and prevalence are in ``data/dystrophic.json``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+
+from cards.config import RuleConfig, load_rule
+from cards.evidence import condition_row, missing_orders
+from cards.finding import Finding
+from terminology.snapshot import PatientSnapshot
+
+
+@cache
+def load_config() -> RuleConfig:
+    config = load_rule(
+        "dystrophic",
+        windows={"labs"},
+        thresholds=set(),
+        text={"summary", "reason", "advisory"},
+        grades={"surveillance"},
+    )
+    missing = {f"{kind}_{c}" for c in config.concepts for kind in ("disease", "prevalence")} - set(
+        config.text
+    )
+    if missing:
+        raise ValueError(f"dystrophic.json lacks text {sorted(missing)}")
+    return config
+
+
+def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+    present = [(concept, snapshot.conditions_of(concept)) for concept in config.concepts]
+    present = [(concept, records) for concept, records in present if records]
+    if not present:
+        return []
+    lead, _ = present[0]  # concepts are listed most specific first
+    records = {r.resource_id: r for _, found in present for r in found}
+    text, grade = config.text, config.grades["surveillance"]
+    return [
+        Finding(
+            rule=config.rule,
+            indicator=grade.indicator,
+            rank=grade.rank,
+            summary=text["summary"].format(disease=text[f"disease_{lead}"]),
+            reasons=(text[f"prevalence_{lead}"], text["reason"], text["advisory"]),
+            evidence=tuple(condition_row(r) for r in records.values()),
+            not_used=(),
+            citations=config.citations,
+            workup=missing_orders(snapshot, config.orders, now - config.windows["labs"].delta),
+            tags=frozenset(concept for concept, _ in present),
+        )
+    ]

@@ -1,0 +1,89 @@
+"""Shared snapshot readers for the rules: recent results, evidence rows, missing workup, unused data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from cards.finding import Evidence
+from terminology.knowledge import Order
+from terminology.snapshot import ConditionRecord, LabResult, MedicationRecord, PatientSnapshot
+
+INDICATORS = ("info", "warning", "critical")  # least to most severe
+
+
+def recent(snapshot: PatientSnapshot, analyte: str, since: datetime) -> LabResult | None:
+    """The latest result of ``analyte`` if it is not older than ``since``."""
+    latest = snapshot.latest(analyte)
+    return latest if latest is not None and latest.effective >= since else None
+
+
+def _bound(result: LabResult) -> str:
+    return f"{result.comparator} " if result.comparator else ""
+
+
+def lab_row(result: LabResult) -> Evidence:
+    """An evidence row for a reported or derived result."""
+    canonical = f"{_bound(result)}{result.value:.4g} {result.unit}"
+    if result.alt_value is not None and result.alt_unit:
+        canonical += f" ({result.alt_value:.4g} {result.alt_unit})"
+    if result.is_derived:
+        return Evidence(
+            result.method, "", canonical, result.day.isoformat(), "derived", " × ".join(result.derived_from)
+        )
+    return Evidence(
+        item=f"{result.display} ({result.code})",
+        reported=f"{_bound(result)}{result.reported_value:g} {result.reported_unit}",
+        canonical=canonical,
+        date=result.day.isoformat(),
+        source=f"Observation/{result.resource_id}",
+    )
+
+
+def condition_row(record: ConditionRecord) -> Evidence:
+    status = record.clinical_status or "status not given"
+    day = record.onset or record.recorded
+    when = day.isoformat() if day else ""
+    return Evidence(f"{record.display} ({record.code})", status, "", when, f"Condition/{record.resource_id}")
+
+
+def medication_row(record: MedicationRecord) -> Evidence:
+    route = {True: "intravenous", False: "not intravenous", None: "route not given"}[record.intravenous]
+    when = record.when.date().isoformat() if record.when else ""
+    basis = "matched by name" if record.matched_by == "text" else "matched by code"
+    return Evidence(
+        record.display,
+        f"{record.status}, {route}",
+        basis,
+        when,
+        f"{record.resource_type}/{record.resource_id}",
+    )
+
+
+def kidney_rows(snapshot: PatientSnapshot) -> tuple[Evidence, ...]:
+    """Evidence rows for kidney failure: the dialysis evidence, else the CKD staging evidence."""
+    refs = snapshot.dialysis or (snapshot.ckd.evidence if snapshot.ckd else ())
+    return tuple(Evidence(ref, "", "", "", "record") for ref in refs)
+
+
+def missing_orders(snapshot: PatientSnapshot, orders: Iterable[Order], since: datetime) -> tuple[str, ...]:
+    """Keys of ``orders`` whose analytes have no result since ``since`` (orders with no analyte are kept)."""
+    return tuple(
+        order.key
+        for order in orders
+        if not order.analytes or not any(recent(snapshot, analyte, since) for analyte in order.analytes)
+    )
+
+
+def not_used(snapshot: PatientSnapshot, analytes: Iterable[str]) -> tuple[str, ...]:
+    """Lines for the card's "data present but not used" section, for the analytes a rule reads."""
+    wanted = set(analytes)
+    return tuple(
+        f"{i.resource_type}/{i.resource_id}: {i.detail} ({i.reason})"
+        for i in snapshot.ignored
+        if i.analyte in wanted
+    )
+
+
+def strongest(indicators: Iterable[str]) -> str:
+    return max(indicators, key=INDICATORS.index)

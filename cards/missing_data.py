@@ -1,0 +1,61 @@
+"""Missing data where risk is high: dialysis, CKD stage 4-5 or connective tissue disease with no recent
+calcium or phosphate. A low-key ``info`` card whose only content is the suggestion to order them; when
+another card already suggests the same tests, ``combine`` drops this one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+
+from cards.config import RuleConfig, load_rule
+from cards.evidence import condition_row, kidney_rows, missing_orders
+from cards.finding import Evidence, Finding
+from terminology.snapshot import PatientSnapshot
+
+
+@cache
+def load_config() -> RuleConfig:
+    text = {"summary", "settingDialysis", "settingCkd", "settingCtd", "reason", "advisory"}
+    return load_rule(
+        "missing_data", windows={"dialysis", "other"}, thresholds={"ckdSevere"}, text=text, grades={"missing"}
+    )
+
+
+def _setting(snapshot: PatientSnapshot, config: RuleConfig) -> tuple[str, str, tuple[Evidence, ...]] | None:
+    """(window name, setting text key, evidence) of the highest-risk setting the patient is in."""
+    if snapshot.on_dialysis:
+        return "dialysis", "settingDialysis", kidney_rows(snapshot)
+    if snapshot.ckd is not None and config.thresholds["ckdSevere"].met_by(float(snapshot.ckd.stage)):
+        return "other", "settingCkd", kidney_rows(snapshot)
+    ctd = [r for concept in config.concepts for r in snapshot.conditions_of(concept)]
+    if ctd:
+        return "other", "settingCtd", tuple({r.resource_id: condition_row(r) for r in ctd}.values())
+    return None
+
+
+def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+    setting = _setting(snapshot, config)
+    if setting is None:
+        return []
+    window_name, setting_key, evidence = setting
+    window = config.windows[window_name]
+    missing = missing_orders(snapshot, config.orders, now - window.delta)
+    if not missing:
+        return []
+    text, grade = config.text, config.grades["missing"]
+    names = " or ".join(o.key for o in config.orders if o.key in missing)
+    return [
+        Finding(
+            rule=config.rule,
+            indicator=grade.indicator,
+            rank=grade.rank,
+            summary=text["summary"].format(missing=names, days=window.value, setting=text[setting_key]),
+            reasons=(text["reason"], window.citation, text["advisory"]),
+            evidence=evidence,
+            not_used=(),
+            citations=config.citations,
+            workup=missing,
+            tags=frozenset({"missing-data"}),
+        )
+    ]

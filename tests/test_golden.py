@@ -1,0 +1,275 @@
+"""Golden scenarios: ``tests/golden/<scenario>.request.json`` -> ``<scenario>.response.json``.
+
+Each request is answered in-process exactly as ``POST /cds-services/{id}`` does (``service.hook.call_hook``
+with the app's dependencies), but without HTTP and with a fixed clock (:data:`NOW`, stated in
+``tests/golden/README.md``). Card and suggestion uuids are normalised to ``"<uuid>"`` before comparing.
+
+Regenerate the responses with ``GOLDEN_UPDATE=1 .venv/bin/python -m pytest tests/test_golden.py`` and read
+every changed response before keeping it: :data:`EXPECTED_CARDS` pins the clinical outcome of each scenario
+independently of the response files, so a blind regeneration cannot hide a changed decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from cards.catalog import ServiceDeclaration, calcinosis_service
+from service.hook import HookDeps, call_hook
+from service.outbound import Allowlist
+from service.resolve import FetchDeps
+from service.sendable import card_problems
+from service.settings import Environment, Settings
+from terminology.knowledge import load_knowledge
+
+GOLDEN = Path(__file__).parent / "golden"
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+UUID = "<uuid>"
+UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
+SCENARIOS = sorted(p.name.removesuffix(".request.json") for p in GOLDEN.glob("*.request.json"))
+LOINC = "http://loinc.org"
+TOPICS = "http://calcinosis-cds.example.org/fhir/CodeSystem/rule"
+FHIR_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$")
+DATE_FIELDS = {"effectiveDateTime", "authoredOn", "performedDateTime", "onsetDateTime", "birthDate"}
+
+# The clinical outcome of every scenario, independent of the response files: for each card in order,
+# (rule topic code, indicator, the suggested orders by LOINC code or, for text-only orders, their text).
+METASTATIC, CALCIPHYLAXIS = "metastatic-calcification", "calciphylaxis-risk"
+DYSTROPHIC, IATROGENIC = "dystrophic-calcinosis-ctd", "iatrogenic-calcinosis"
+TUMORAL, KNOWN, MISSING = "tumoral-calcinosis-pattern", "known-calcinosis-workup", "missing-calcium-phosphate"
+CA, ALB, P, CREAT, PTH = "17861-6", "1751-7", "2777-1", "2160-0", "2731-8"
+VIT_D = "25-hydroxyvitamin D, total (D2 + D3), serum"
+FGF23 = "Fibroblast growth factor 23 (FGF23), plasma"
+ExpectedCard = tuple[str, str, tuple[str, ...]]
+EXPECTED_CARDS: dict[str, list[ExpectedCard]] = {
+    "normal-patient": [],
+    "hypercalcemia-conventional": [(METASTATIC, "warning", (ALB, P, CREAT, PTH, VIT_D))],
+    "hypercalcemia-si": [(METASTATIC, "warning", (ALB, P, CREAT, PTH, VIT_D))],
+    "low-albumin-corrected-hypercalcemia": [(METASTATIC, "info", (PTH, VIT_D))],
+    "normal-albumin-no-correction": [],
+    "stale-abnormal-superseded": [],
+    "refuted-diagnosis": [],
+    "entered-in-error-lab": [],
+    "severe-hypercalcemia-critical": [(METASTATIC, "critical", (VIT_D,))],
+    "ionized-hypercalcemia": [(METASTATIC, "warning", (ALB, CREAT, PTH, VIT_D))],
+    "hyperphosphatemia-ckd-product": [(METASTATIC, "warning", ())],
+    "calciphylaxis-dialysis-risk-factors": [(METASTATIC, "warning", (VIT_D,)), (CALCIPHYLAXIS, "warning", ())],
+    "dialysis-no-risk-factors": [(MISSING, "info", (P,))],
+    "crest-normal-labs": [(DYSTROPHIC, "info", ())],
+    "juvenile-dermatomyositis": [(DYSTROPHIC, "info", (CA, P))],
+    "sle-with-hypercalcemia": [(METASTATIC, "info", (P, PTH, VIT_D))],
+    "iv-calcium-extravasation": [(IATROGENIC, "info", ())],
+    "iv-calcium-old-or-oral": [],
+    "tumoral-pattern": [(TUMORAL, "info", (FGF23,))],
+    "high-phosphate-low-egfr": [(METASTATIC, "info", ())],
+    "known-calcinosis-no-workup": [(KNOWN, "info", (CA, ALB, P, CREAT, PTH, VIT_D))],
+    "known-calcinosis-worked-up": [],
+    "dialysis-no-labs": [(MISSING, "info", (CA, P))],
+}
+
+
+def _refuse(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"a golden request must not cause a FHIR fetch: {request.method} {request.url}")
+
+
+@cache
+def declaration() -> ServiceDeclaration:
+    return calcinosis_service(load_knowledge())
+
+
+def answer(raw: bytes) -> dict[str, Any]:
+    """The hook's response body for ``raw``, as the route computes it, with the clock fixed at NOW."""
+
+    async def call() -> dict[str, Any]:
+        settings = Settings(environment=Environment.DEVELOPMENT, fhir_server_allowlist=[])
+        async with httpx.AsyncClient(transport=httpx.MockTransport(_refuse), follow_redirects=False) as http:
+            deps = HookDeps(
+                FetchDeps(settings, Allowlist.from_entries(settings.fhir_server_allowlist), http),
+                load_knowledge(),
+                lambda: NOW,
+            )
+            return await call_hook(declaration(), raw, deps)
+
+    return asyncio.run(call())
+
+
+def normalise(response: dict[str, Any]) -> dict[str, Any]:
+    """A copy with every card and suggestion uuid replaced by ``"<uuid>"`` (after checking they are uuids)."""
+    copy: dict[str, Any] = json.loads(json.dumps(response))
+    seen: list[str] = []
+    for card in copy["cards"]:
+        for item in (card, *card.get("suggestions", [])):
+            seen.append(str(uuid.UUID(item["uuid"])))
+            item["uuid"] = UUID
+    assert len(seen) == len(set(seen)), "uuids must be unique within a response"
+    return copy
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def request_of(scenario: str) -> dict[str, Any]:
+    request: dict[str, Any] = load(GOLDEN / f"{scenario}.request.json")
+    return request
+
+
+def response_of(scenario: str) -> dict[str, Any]:
+    response: dict[str, Any] = load(GOLDEN / f"{scenario}.response.json")
+    return response
+
+
+def suggested(card: dict[str, Any]) -> tuple[str, ...]:
+    """What a card suggests: each ServiceRequest's LOINC code, or its text when it has no coding."""
+    out = []
+    for suggestion in card.get("suggestions", []):
+        for action in suggestion["actions"]:
+            code = action["resource"]["code"]
+            loinc = [c["code"] for c in code.get("coding", []) if c["system"] == LOINC]
+            out.append(loinc[0] if loinc else code["text"])
+    return tuple(out)
+
+
+def outline(response: dict[str, Any]) -> list[ExpectedCard]:
+    return [(c["source"]["topic"]["code"], c["indicator"], suggested(c)) for c in response["cards"]]
+
+
+# --- the scenarios -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_golden_scenario(scenario: str) -> None:
+    actual = normalise(answer((GOLDEN / f"{scenario}.request.json").read_bytes()))
+    response_path = GOLDEN / f"{scenario}.response.json"
+    if UPDATE:
+        response_path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert actual == load(response_path)
+
+
+def test_every_scenario_is_listed_with_its_expected_cards_and_documented() -> None:
+    assert SCENARIOS == sorted(EXPECTED_CARDS)
+    assert sorted(p.name.removesuffix(".response.json") for p in GOLDEN.glob("*.response.json")) == SCENARIOS
+    readme = (GOLDEN / "README.md").read_text(encoding="utf-8")
+    undocumented = [s for s in SCENARIOS if f"`{s}`" not in readme]
+    assert undocumented == []
+    assert NOW.isoformat().replace("+00:00", "Z") in readme
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_golden_response_has_the_expected_clinical_outcome(scenario: str) -> None:
+    assert outline(response_of(scenario)) == EXPECTED_CARDS[scenario]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_golden_request_has_full_prefetch_stable_ids_and_absolute_dates(scenario: str) -> None:
+    request = request_of(scenario)
+    patient_id = request["context"]["patientId"]
+    prefetch = request["prefetch"]
+    assert set(prefetch) == set(declaration().prefetch)
+    assert prefetch["patient"] == {**prefetch["patient"], "resourceType": "Patient", "id": patient_id}
+    for key, value in prefetch.items():
+        if key != "patient" and value is not None:
+            assert value["resourceType"] == "Bundle", key
+            for entry in value["entry"]:
+                resource = entry["resource"]
+                assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", resource["id"]), resource
+                assert resource["subject"] == {"reference": f"Patient/{patient_id}"}
+    dates = list(_dated_values(prefetch))
+    assert dates
+    assert all(FHIR_DATETIME.match(d) for d in dates), dates
+
+
+def _dated_values(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if k in DATE_FIELDS and isinstance(v, str)]
+        return found + [d for v in value.values() for d in _dated_values(v)]
+    if isinstance(value, list):
+        return [d for v in value for d in _dated_values(v)]
+    return []
+
+
+def test_hypercalcemia_in_both_unit_systems_gives_the_same_card() -> None:
+    """Identical responses except the reported value and the code's display in the calcium's evidence row."""
+    conventional = response_of("hypercalcemia-conventional")
+    si = response_of("hypercalcemia-si")
+    assert len(conventional["cards"]) == len(si["cards"]) == 1
+    left, right = conventional["cards"][0], si["cards"][0]
+    assert {k: v for k, v in left.items() if k != "detail"} == {k: v for k, v in right.items() if k != "detail"}
+    left_lines, right_lines = left["detail"].splitlines(), right["detail"].splitlines()
+    assert len(left_lines) == len(right_lines)
+    differing = [(a, b) for a, b in zip(left_lines, right_lines, strict=True) if a != b]
+    assert len(differing) == 1, differing
+    row_mass, row_molar = (line.split(" | ") for line in differing[0])
+    # Columns: Evidence (analyte and code), Reported, Canonical, Date, Source, Derived from.
+    assert row_mass[2:] == row_molar[2:]
+    assert row_mass[2] == "12.4 mg/dL (3.094 mmol/L)"
+    assert (row_mass[1], row_molar[1]) == ("12.4 mg/dL", "3.094 mmol/L")
+
+
+def test_the_same_request_gives_the_same_response() -> None:
+    raw = (GOLDEN / "calciphylaxis-dialysis-risk-factors.request.json").read_bytes()
+    assert normalise(answer(raw)) == normalise(answer(raw))
+
+
+# --- structural checks on every golden card ------------------------------------------------------------
+
+
+def cards_of(scenario: str) -> list[dict[str, Any]]:
+    cards: list[dict[str, Any]] = response_of(scenario)["cards"]
+    return cards
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_golden_cards_pass_the_cds_hooks_structural_check(scenario: str) -> None:
+    for index, card in enumerate(cards_of(scenario)):
+        assert card_problems(card) == [], index
+        assert card["source"]["topic"]["system"] == TOPICS
+        assert card["source"]["url"].startswith("https://")
+        assert card["links"]
+        assert all(r["code"] and r["display"] for r in card["overrideReasons"])
+        if card.get("suggestions"):
+            assert card["selectionBehavior"] == "any"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_golden_suggestions_are_draft_r4_service_requests_for_the_patient(scenario: str) -> None:
+    patient_id = request_of(scenario)["context"]["patientId"]
+    for card in cards_of(scenario):
+        for suggestion in card.get("suggestions", []):
+            assert suggestion["label"]
+            for action in suggestion["actions"]:
+                assert action["type"] == "create"
+                resource = action["resource"]
+                ServiceRequest.model_validate(resource)
+                assert resource["resourceType"] == "ServiceRequest"
+                assert resource["status"] == "draft"
+                assert resource["intent"] == "proposal"
+                assert resource["subject"] == {"reference": f"Patient/{patient_id}"}
+                assert resource["code"]["text"]
+
+
+def test_each_pathway_has_a_positive_and_a_negative_scenario() -> None:
+    fired = {code for cards in EXPECTED_CARDS.values() for code, _, _ in cards}
+    assert fired == {METASTATIC, CALCIPHYLAXIS, DYSTROPHIC, IATROGENIC, TUMORAL, KNOWN, MISSING}
+    negatives = {
+        METASTATIC: "normal-albumin-no-correction",
+        CALCIPHYLAXIS: "dialysis-no-risk-factors",
+        DYSTROPHIC: "refuted-diagnosis",
+        IATROGENIC: "iv-calcium-old-or-oral",
+        TUMORAL: "high-phosphate-low-egfr",
+        KNOWN: "known-calcinosis-worked-up",
+        MISSING: "crest-normal-labs",
+    }
+    for code, scenario in negatives.items():
+        assert code not in {c for c, _, _ in EXPECTED_CARDS[scenario]}, scenario
