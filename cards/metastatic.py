@@ -174,6 +174,8 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
         )
         rows.append(lab_row(phosphate))
         kinds.append("phosphate")
+    if high_product and product and reading and not grade:
+        rows.append(lab_row(reading.result))  # the calcium the product was computed from
     if high_product and product:
         parts.append(text["summaryProduct"].format(value=f"{product.value:.0f}"))
         reasons.append(

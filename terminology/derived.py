@@ -107,7 +107,7 @@ def calcium_phosphate_product(labs: Mapping[str, tuple[LabResult, ...]]) -> list
                 PRODUCT_UNIT,
                 when,
                 _sources(calcium, phosphate),
-                "Calcium x phosphate product",
+                "Calcium × phosphate product",
             )
         )
     return results
