@@ -114,13 +114,15 @@ def _lab(analyte: str, threshold: str) -> Detector:
 
 
 def _medication(category: str) -> Detector:
+    """Current systemic exposure: active or given/ordered within the window, not by a local route."""
+
     def detect(
         snapshot: PatientSnapshot, _c: RuleConfig, _s: datetime, meds_since: datetime
     ) -> list[Evidence]:
         current = [
             m
             for m in snapshot.medications_of(category)
-            if m.status == "active" or (m.when is not None and m.when >= meds_since)
+            if not m.local and (m.status == "active" or (m.when is not None and m.when >= meds_since))
         ]
         return [medication_row(m) for m in current]
 

@@ -2,7 +2,8 @@
 
 * metastatic calcification speaks instead of dystrophic surveillance (calcium/phosphate are abnormal),
   and a known-calcinosis workup card replaces the surveillance card too;
-* a tumoral-pattern card replaces a metastatic card that found only hyperphosphatemia;
+* a tumoral-pattern card replaces a metastatic card that found only hyperphosphatemia (and its Ca×P, a
+  CKD target that says little with preserved kidney function);
 * a test is suggested once, on the most severe card that needs it; a missing-data card left with no
   suggestion is dropped.
 """
@@ -22,7 +23,7 @@ def combine(findings: list[Finding]) -> list[Finding]:
     if metastatic_id in by_rule or known_calcinosis.load_config().rule.id in by_rule:
         dropped.add(dystrophic_id)
     tumoral_found = tumoral.load_config().rule.id in by_rule
-    if tumoral_found and metastatic_id in by_rule and by_rule[metastatic_id].tags <= {"phosphate"}:
+    if tumoral_found and metastatic_id in by_rule and by_rule[metastatic_id].tags <= {"phosphate", "product"}:
         dropped.add(metastatic_id)
     missing_id = missing_data.load_config().rule.id
     suggested: set[str] = set()

@@ -104,6 +104,8 @@ class RuleConfig(Frozen):
     text: dict[str, str]
     workup: tuple[str, ...] = ()
     concepts: tuple[str, ...] = ()
+    exclude_concepts: tuple[str, ...] = Field(default=(), alias="excludeConcepts")
+    concept_citations: dict[str, tuple[str, ...]] = Field(default_factory=dict, alias="conceptCitations")
     citations: tuple[str, ...]
     orders: tuple[Order, ...] = ()
 
@@ -130,7 +132,8 @@ def load_rule(
         missing = wanted - set(present)
         if missing:
             raise ValueError(f"{name}.json lacks {kind} {sorted(missing)}")
-    unknown = set(config.citations) - set(citations())
+    cited = set(config.citations) | {key for keys in config.concept_citations.values() for key in keys}
+    unknown = cited - set(citations())
     if unknown:
         raise ValueError(f"{name}.json cites unknown references {sorted(unknown)}")
     return config

@@ -34,6 +34,8 @@ def load_config() -> RuleConfig:
 
 
 def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+    if any(snapshot.conditions_of(concept) for concept in config.exclude_concepts):
+        return []  # calcinosis is already diagnosed: the known-calcinosis pathway speaks
     present = [(concept, snapshot.conditions_of(concept)) for concept in config.concepts]
     present = [(concept, records) for concept, records in present if records]
     if not present:
@@ -50,7 +52,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             reasons=(text[f"prevalence_{lead}"], text["reason"], text["advisory"]),
             evidence=tuple(condition_row(r) for r in records.values()),
             not_used=(),
-            citations=config.citations,
+            citations=config.concept_citations.get(lead, config.citations),
             workup=missing_orders(snapshot, config.orders, now - config.windows["labs"].delta),
             tags=frozenset(concept for concept, _ in present),
         )

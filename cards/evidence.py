@@ -29,7 +29,7 @@ def lab_row(result: LabResult) -> Evidence:
         canonical += f" ({result.alt_value:.4g} {result.alt_unit})"
     if result.is_derived:
         return Evidence(
-            result.method, "", canonical, result.day.isoformat(), "derived", " × ".join(result.derived_from)
+            result.method, "", canonical, result.day.isoformat(), "derived", ", ".join(result.derived_from)
         )
     return Evidence(
         item=f"{result.display} ({result.code})",

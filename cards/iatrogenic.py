@@ -33,12 +33,13 @@ def load_config() -> RuleConfig:
 def _exposures(
     snapshot: PatientSnapshot, config: RuleConfig, now: datetime
 ) -> list[tuple[str, MedicationRecord]]:
-    since = now - config.windows["exposure"].delta
+    # Calendar days: a dose dated 14 days ago counts whatever its time of day (or none).
+    first_day, today = (now - config.windows["exposure"].delta).date(), now.date()
     return [
         (concept, m)
         for concept in config.concepts
         for m in snapshot.medications_of(concept)
-        if m.intravenous is True and m.when is not None and since <= m.when <= now
+        if m.intravenous is True and m.when is not None and first_day <= m.when.date() <= today
     ]
 
 

@@ -4,8 +4,9 @@ The card fires on a laboratory abnormality; CKD G4-G5 or dialysis, hyperparathyr
 and sarcoidosis (with hypercalcemia) are added as contributing factors with their evidence. Thresholds,
 grades, words and citations are in ``data/metastatic.json``: corrected calcium above 10.5 mg/dL, moderate
 from 12, severe from 14 (StatPearls); ionized calcium above 5.3 mg/dL = 1.3224 mmol/L (StatPearls, kept
-exact so both unit systems agree at the boundary); phosphate above 4.5 mg/dL (Mayo
-adult interval); Ca×P >= 55 mg²/dL² (KDOQI 2003, with KDIGO 2017's caveat).
+exact so both unit systems agree at the boundary), moderate above 1.6, severe above 1.8 mmol/L (CTCAE
+v5 grades 3 and 4); phosphate above 4.5 mg/dL (Mayo adult interval; adults only); Ca×P >= 55 mg²/dL²
+(KDOQI 2003, with KDIGO 2017's caveat).
 """
 
 from __future__ import annotations
@@ -14,41 +15,25 @@ from datetime import datetime
 from functools import cache
 
 from cards.calcium import CalciumReading, latest_calcium
-from cards.config import RuleConfig, load_rule
+from cards.config import RuleConfig, Threshold, load_rule
 from cards.evidence import condition_row, kidney_rows, lab_row, missing_orders, not_used, recent, strongest
 from cards.finding import Evidence, Finding
 from terminology.snapshot import LabResult, PatientSnapshot
 
 THRESHOLDS = {
-    "calciumAboveNormal",
-    "calciumModerate",
-    "calciumSevere",
-    "ionizedAboveNormal",
-    "phosphateAboveNormal",
-    "calciumPhosphateProduct",
-    "pthAboveNormal",
-    "vitaminDToxic",
-    "egfrBelow30",
-    "ckdSevere",
-}
+    "calciumAboveNormal", "calciumModerate", "calciumSevere", "ionizedAboveNormal", "ionizedModerate",
+    "ionizedSevere", "phosphateAboveNormal", "calciumPhosphateProduct", "pthAboveNormal",
+    "pthAboveTargetDialysis", "vitaminDToxic", "egfrBelow30", "ckdSevere", "adultAge",
+}  # fmt: skip
 TEXT = {
-    "summaryCalcium",
-    "summaryPhosphate",
-    "summaryProduct",
-    "summaryTail",
-    "reasonCalcium",
-    "reasonUncorrected",
-    "reasonPhosphate",
-    "reasonProduct",
-    "reasonCkd",
-    "reasonPth",
-    "reasonVitaminD",
+    "summaryCalcium", "summaryPhosphate", "summaryProduct", "summaryTail", "reasonCalcium",
+    "reasonUncorrected", "reasonPhosphate", "reasonProduct", "reasonCkd", "reasonPth", "reasonVitaminD",
     "reasonSarcoidosis",
-    "context",
-    "advisory",
-    "basis_ionized",
-    "basis_corrected",
-    "basis_total",
+    "reasonChild", "context", "advisory", "basis_ionized", "basis_corrected", "basis_total",
+}  # fmt: skip
+GRADE_LIMITS = {
+    "ionized": (("severe", "ionizedSevere"), ("moderate", "ionizedModerate"), ("mild", "ionizedAboveNormal")),
+    "other": (("severe", "calciumSevere"), ("moderate", "calciumModerate"), ("mild", "calciumAboveNormal")),
 }
 READS = (
     "calcium-total",
@@ -58,16 +43,14 @@ READS = (
     "phosphate",
     "pth-intact",
 )
+ON_DIALYSIS_NOT_NEEDED = ("renal-function",)  # kidney function tests say nothing new on dialysis
 
 
 @cache
 def load_config() -> RuleConfig:
+    grades = {"mild", "moderate", "severe", "phosphate", "product"}
     return load_rule(
-        "metastatic",
-        windows={"labs", "workup"},
-        thresholds=THRESHOLDS,
-        text=TEXT,
-        grades={"mild", "moderate", "severe", "ionized", "phosphate", "product"},
+        "metastatic", windows={"labs", "workup"}, thresholds=THRESHOLDS, text=TEXT, grades=grades
     )
 
 
@@ -76,19 +59,37 @@ def _value(result: LabResult) -> str:
     return f"{bound}{result.value:.4g} {result.unit}"
 
 
+def _limit(threshold: Threshold) -> str:
+    """A threshold as shown to clinicians (three significant digits: 1.3224 mmol/L shows as 1.32)."""
+    return f"{threshold.value:.3g} {threshold.unit}"
+
+
 def calcium_grade(reading: CalciumReading, config: RuleConfig) -> str | None:
     """The grade the reading is certainly in (a ``<`` result never raises one)."""
+    limits = GRADE_LIMITS["ionized" if reading.basis == "ionized" else "other"]
+    return next((grade for grade, name in limits if config.thresholds[name].met_by(reading.result)), None)
+
+
+def _kidney(
+    snapshot: PatientSnapshot, config: RuleConfig, since: datetime
+) -> tuple[list[str], list[Evidence]]:
     t = config.thresholds
-    if reading.basis == "ionized":
-        return "ionized" if t["ionizedAboveNormal"].met_by(reading.result) else None
-    for grade, name in (
-        ("severe", "calciumSevere"),
-        ("moderate", "calciumModerate"),
-        ("mild", "calciumAboveNormal"),
-    ):
-        if t[name].met_by(reading.result):
-            return grade
-    return None
+    egfr = recent(snapshot, "egfr", since)
+    severe_ckd = snapshot.ckd is not None and t["ckdSevere"].met_by(float(snapshot.ckd.stage))
+    low_egfr = egfr is not None and t["egfrBelow30"].met_by(egfr)
+    if not (snapshot.on_dialysis or severe_ckd or low_egfr):
+        return [], []
+    what = (
+        "on dialysis"
+        if snapshot.on_dialysis
+        else snapshot.ckd.label
+        if snapshot.ckd and severe_ckd
+        else "eGFR below 30"
+    )
+    return [config.text["reasonCkd"].format(what=what)], [
+        *kidney_rows(snapshot),
+        *([lab_row(egfr)] if egfr else []),
+    ]
 
 
 def _contributors(
@@ -96,32 +97,18 @@ def _contributors(
 ) -> tuple[list[str], list[Evidence]]:
     """Contributing factors present: (reasons, evidence rows)."""
     t, text = config.thresholds, config.text
-    reasons: list[str] = []
-    rows: list[Evidence] = []
-    egfr = recent(snapshot, "egfr", since)
-    severe_ckd = snapshot.ckd is not None and t["ckdSevere"].met_by(float(snapshot.ckd.stage))
-    if snapshot.on_dialysis or severe_ckd or (egfr is not None and t["egfrBelow30"].met_by(egfr)):
-        what = (
-            "on dialysis"
-            if snapshot.on_dialysis
-            else snapshot.ckd.label
-            if severe_ckd and snapshot.ckd
-            else "eGFR below 30"
-        )
-        reasons.append(text["reasonCkd"].format(what=what))
-        rows += kidney_rows(snapshot)
-        rows += [lab_row(egfr)] if egfr else []
+    reasons, rows = _kidney(snapshot, config, since)
     pth = recent(snapshot, "pth-intact", since)
     hpt = snapshot.conditions_of("hyperparathyroidism")
-    if hpt or (pth is not None and t["pthAboveNormal"].met_by(pth)):
-        reasons.append(text["reasonPth"])
+    # On dialysis, KDIGO 2017 targets PTH at 2-9 times the upper limit: only above that counts here.
+    pth_limit = t["pthAboveTargetDialysis" if snapshot.on_dialysis else "pthAboveNormal"]
+    if hpt or (pth is not None and pth_limit.met_by(pth)):
+        reasons.append(text["reasonPth"].format(limit=_limit(pth_limit)))
         rows += [condition_row(c) for c in hpt] + ([lab_row(pth)] if pth else [])
     vit_d = recent(snapshot, "vitamin-d-25-hydroxy", since)
     excess = snapshot.conditions_of("hypervitaminosis-d")
     if excess or (vit_d is not None and t["vitaminDToxic"].met_by(vit_d)):
-        reasons.append(
-            text["reasonVitaminD"].format(limit=f"{t['vitaminDToxic'].value:g} {t['vitaminDToxic'].unit}")
-        )
+        reasons.append(text["reasonVitaminD"].format(limit=_limit(t["vitaminDToxic"])))
         rows += [condition_row(c) for c in excess] + ([lab_row(vit_d)] if vit_d else [])
     sarcoid = snapshot.conditions_of("sarcoidosis")
     if hypercalcemia and sarcoid:
@@ -130,78 +117,77 @@ def _contributors(
     return reasons, rows
 
 
+def _is_adult(snapshot: PatientSnapshot, config: RuleConfig) -> bool:
+    """Adult, or age unknown (then the adult limits apply and the card shows the values)."""
+    age = snapshot.age_years
+    return age is None or config.thresholds["adultAge"].met_by(float(age))
+
+
 def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
     """At most one finding: the newest calcium's grade, hyperphosphatemia, and a high same-day Ca×P."""
     t, text = config.thresholds, config.text
     since = now - config.windows["labs"].delta
     reading = latest_calcium(snapshot, since)
     grade = calcium_grade(reading, config) if reading else None
+    adult = _is_adult(snapshot, config)
     phosphate = recent(snapshot, "phosphate", since)
-    high_p = phosphate is not None and t["phosphateAboveNormal"].met_by(phosphate)
+    p_above = phosphate is not None and t["phosphateAboveNormal"].met_by(phosphate)
+    high_p = adult and p_above
     product = recent(snapshot, "calcium-phosphate-product", since)
-    same_day = (
-        product is not None
-        and phosphate is not None
-        and reading is not None
-        and product.day == phosphate.day == reading.result.day
-    )
-    high_product = same_day and product is not None and t["calciumPhosphateProduct"].met_by(product)
+    same_day = product and phosphate and reading and product.day == phosphate.day == reading.result.day
+    high_product = bool(adult and same_day and product and t["calciumPhosphateProduct"].met_by(product))
     if grade is None and not high_p and not high_product:
         return []
-    parts, reasons, rows, kinds = [], [], [], []
+    parts: list[str] = []
+    reasons: list[str] = []
+    rows: list[Evidence] = []
+    kinds: list[str] = []
+    if reading and (grade or high_product):
+        rows.append(lab_row(reading.result))
     if reading and grade:
         basis = text[f"basis_{reading.basis}"]
-        limit = t["ionizedAboveNormal"] if reading.basis == "ionized" else t["calciumAboveNormal"]
+        limit = t["ionizedAboveNormal" if reading.basis == "ionized" else "calciumAboveNormal"]
         label = config.grades[grade].label
         parts.append(text["summaryCalcium"].format(grade=label, basis=basis, value=_value(reading.result)))
         reasons.append(
             text["reasonCalcium"].format(
-                basis=basis,
-                value=_value(reading.result),
-                limit=f"{limit.value:g} {limit.unit}",
-                grade=label.lower(),
+                basis=basis, value=_value(reading.result), limit=_limit(limit), grade=label.lower()
             )
         )
         reasons += [text["reasonUncorrected"]] if reading.basis == "total" else []
-        rows.append(lab_row(reading.result))
         kinds.append(grade)
     if high_p and phosphate:
         parts.append(text["summaryPhosphate"].format(value=_value(phosphate)))
         reasons.append(
-            text["reasonPhosphate"].format(
-                value=_value(phosphate), limit=f"{t['phosphateAboveNormal'].value:g} mg/dL"
-            )
+            text["reasonPhosphate"].format(value=_value(phosphate), limit=_limit(t["phosphateAboveNormal"]))
         )
         rows.append(lab_row(phosphate))
         kinds.append("phosphate")
-    if high_product and product and reading and not grade:
-        rows.append(lab_row(reading.result))  # the calcium the product was computed from
     if high_product and product:
         parts.append(text["summaryProduct"].format(value=f"{product.value:.0f}"))
+        limit_text = f"{t['calciumPhosphateProduct'].value:g}"
         reasons.append(
             text["reasonProduct"].format(
-                day=product.day.isoformat(),
-                value=f"{product.value:.0f}",
-                limit=f"{t['calciumPhosphateProduct'].value:g}",
+                day=product.day.isoformat(), value=f"{product.value:.0f}", limit=limit_text
             )
         )
         rows.append(lab_row(product))
         kinds.append("product")
+    reasons += [text["reasonChild"]] if p_above and not adult else []
     extra_reasons, extra_rows = _contributors(snapshot, config, since, grade is not None)
     grades = [config.grades[k] for k in kinds]
-    indicator = strongest(g.indicator for g in grades)
-    workup_since = now - config.windows["workup"].delta
+    orders = [o for o in config.orders if not (snapshot.on_dialysis and o.key in ON_DIALYSIS_NOT_NEEDED)]
     return [
         Finding(
             rule=config.rule,
-            indicator=indicator,
+            indicator=strongest(g.indicator for g in grades),
             rank=max(g.rank for g in grades),
             summary=", ".join(parts) + text["summaryTail"],
             reasons=(*reasons, *extra_reasons, text["context"], text["advisory"]),
             evidence=(*rows, *extra_rows),
             not_used=not_used(snapshot, READS),
             citations=config.citations,
-            workup=missing_orders(snapshot, config.orders, workup_since),
+            workup=missing_orders(snapshot, orders, now - config.windows["workup"].delta),
             tags=frozenset(kinds),
         )
     ]

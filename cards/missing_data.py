@@ -1,6 +1,7 @@
 """Missing data where risk is high: dialysis, CKD stage 4-5 or connective tissue disease with no recent
 calcium or phosphate. A low-key ``info`` card whose only content is the suggestion to order them; when
-another card already suggests the same tests, ``combine`` drops this one.
+another card already suggests the same tests, ``combine`` drops this one. Windows follow KDIGO 2017's
+monitoring intervals (G5D and G5: 1-3 months; G4: 3-6 months) and a yearly check in CTD.
 """
 
 from __future__ import annotations
@@ -16,21 +17,27 @@ from terminology.snapshot import PatientSnapshot
 
 @cache
 def load_config() -> RuleConfig:
-    text = {"summary", "settingDialysis", "settingCkd", "settingCtd", "reason", "advisory"}
     return load_rule(
-        "missing_data", windows={"dialysis", "other"}, thresholds={"ckdSevere"}, text=text, grades={"missing"}
+        "missing_data",
+        windows={"dialysis", "ckd5", "ckd4", "ctd"},
+        thresholds={"ckdSevere", "ckdFailure"},
+        text={"summary", "settingDialysis", "settingCkd", "settingCtd", "reason", "advisory"},
+        grades={"missing"},
     )
 
 
 def _setting(snapshot: PatientSnapshot, config: RuleConfig) -> tuple[str, str, tuple[Evidence, ...]] | None:
-    """(window name, setting text key, evidence) of the highest-risk setting the patient is in."""
+    """(window name, setting words, evidence) of the highest-risk setting the patient is in."""
+    text, t = config.text, config.thresholds
     if snapshot.on_dialysis:
-        return "dialysis", "settingDialysis", kidney_rows(snapshot)
-    if snapshot.ckd is not None and config.thresholds["ckdSevere"].met_by(float(snapshot.ckd.stage)):
-        return "other", "settingCkd", kidney_rows(snapshot)
+        return "dialysis", text["settingDialysis"], kidney_rows(snapshot)
+    stage = float(snapshot.ckd.stage) if snapshot.ckd else None
+    if stage is not None and t["ckdSevere"].met_by(stage):
+        window = "ckd5" if t["ckdFailure"].met_by(stage) else "ckd4"
+        return window, text["settingCkd"].format(stage=f"{stage:.0f}"), kidney_rows(snapshot)
     ctd = [r for concept in config.concepts for r in snapshot.conditions_of(concept)]
     if ctd:
-        return "other", "settingCtd", tuple({r.resource_id: condition_row(r) for r in ctd}.values())
+        return "ctd", text["settingCtd"], tuple({r.resource_id: condition_row(r) for r in ctd}.values())
     return None
 
 
@@ -38,7 +45,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
     setting = _setting(snapshot, config)
     if setting is None:
         return []
-    window_name, setting_key, evidence = setting
+    window_name, setting_words, evidence = setting
     window = config.windows[window_name]
     missing = missing_orders(snapshot, config.orders, now - window.delta)
     if not missing:
@@ -50,8 +57,8 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             rule=config.rule,
             indicator=grade.indicator,
             rank=grade.rank,
-            summary=text["summary"].format(missing=names, days=window.value, setting=text[setting_key]),
-            reasons=(text["reason"], window.citation, text["advisory"]),
+            summary=text["summary"].format(missing=names, days=window.value, setting=setting_words),
+            reasons=(text["reason"].format(days=window.value, why=window.citation), text["advisory"]),
             evidence=evidence,
             not_used=(),
             citations=config.citations,

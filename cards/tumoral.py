@@ -20,7 +20,7 @@ def load_config() -> RuleConfig:
     return load_rule(
         "tumoral",
         windows={"labs"},
-        thresholds={"phosphateHigh", "egfrPreserved", "pthNotHigh"},
+        thresholds={"phosphateHigh", "egfrPreserved", "pthNotHigh", "adultAge"},
         text={"summary", "reason", "advisory"},
         grades={"pattern"},
     )
@@ -33,6 +33,9 @@ def _shown(result: LabResult) -> str:
 def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
     since = now - config.windows["labs"].delta
     t = config.thresholds
+    age = snapshot.age_years
+    if age is not None and not t["adultAge"].met_by(float(age)):
+        return []  # the phosphate limit is an adult reference interval
     phosphate, egfr, pth = (recent(snapshot, a, since) for a in ("phosphate", "egfr", "pth-intact"))
     if not (phosphate and egfr and pth):
         return []

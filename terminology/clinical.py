@@ -24,7 +24,7 @@ from terminology.fhir_json import (
     period_start,
     status_code,
 )
-from terminology.knowledge import Knowledge
+from terminology.knowledge import LOCAL_ROUTE, Knowledge
 from terminology.snapshot import ConditionRecord, Ignored, MedicationRecord, ProcedureRecord
 
 IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
@@ -120,6 +120,13 @@ def _intravenous(resource: JsonObject, knowledge: Knowledge) -> bool | None:
     return False
 
 
+def _local(resource: JsonObject, texts: list[str], knowledge: Knowledge) -> bool:
+    """Whether the route or the dose form named in the medication text is local (topical, inhaled...)."""
+    matcher = knowledge.text[LOCAL_ROUTE]
+    route_texts = [t for route in _routes(resource) for t in concept_texts(route)]
+    return any(matcher.matches(text) for text in (*route_texts, *texts))
+
+
 def read_medication(resource: JsonObject, knowledge: Knowledge) -> MedicationRecord | Ignored | None:
     kind = str(resource.get("resourceType"))
     concept, texts = _medication_concept(resource)
@@ -127,7 +134,9 @@ def read_medication(resource: JsonObject, knowledge: Knowledge) -> MedicationRec
     matched_by = "code"
     if not categories:
         categories = frozenset(
-            c for c, m in knowledge.text.items() if c != ROUTE_CONCEPT and any(m.matches(t) for t in texts)
+            c
+            for c, m in knowledge.text.items()
+            if c not in (ROUTE_CONCEPT, LOCAL_ROUTE) and any(m.matches(t) for t in texts)
         )
         matched_by = "text"
     if not categories:
@@ -150,4 +159,5 @@ def read_medication(resource: JsonObject, knowledge: Knowledge) -> MedicationRec
         when=optional_datetime(when),
         intravenous=_intravenous(resource, knowledge),
         matched_by=matched_by,
+        local=_local(resource, texts, knowledge),
     )

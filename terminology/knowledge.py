@@ -21,6 +21,7 @@ VERIFICATION_EXT = EXT_BASE + "code-verification"
 PROVENANCE_EXT = EXT_BASE + "code-provenance"
 
 Code = tuple[str, str]  # (system, code)
+LOCAL_ROUTE = "local-route"  # text matcher for topical/inhaled/... routes and dose forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,10 @@ def _text_matchers(raw: dict[str, Any], urls: dict[str, str]) -> dict[str, TextM
             if url not in by_url or include is None:
                 raise ValueError(f"text terms for unknown or empty value set {url}")
             matchers[by_url[url]] = TextMatcher(include, _terms(spec.get("exclude", [])))
+    local = _terms(raw["localRoutes"]["include"])
+    if local is None:
+        raise ValueError("localRoutes needs include terms")
+    matchers[LOCAL_ROUTE] = TextMatcher(local, None)
     return matchers
 
 

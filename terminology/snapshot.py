@@ -98,7 +98,8 @@ class MedicationRecord:
     """A MedicationRequest or MedicationAdministration matched to our medication categories.
 
     ``matched_by`` says whether the category came from a verified ingredient code or from the text
-    fallback; ``intravenous`` is True/False from the dosage route, None when no route was given.
+    fallback; ``intravenous`` is True/False from the dosage route, None when no route was given; ``local``
+    is True when the route or dose form acts locally (topical, inhaled, eye drops...), not systemically.
     """
 
     categories: frozenset[str]
@@ -109,6 +110,7 @@ class MedicationRecord:
     when: datetime | None
     intravenous: bool | None
     matched_by: str
+    local: bool = False
 
 
 @dataclass(frozen=True, slots=True)

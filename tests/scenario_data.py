@@ -47,7 +47,13 @@ LABS = {
     "39156-5": "Body mass index (BMI) [Ratio]",
 }
 CALCIUM_MASS, CALCIUM_MOLAR, IONIZED, CORRECTED = "17861-6", "2000-8", "1995-0", "29265-6"
-PHOSPHATE_MASS, PHOSPHATE_MOLAR, ALBUMIN, CREATININE, EGFR = "2777-1", "14879-1", "1751-7", "2160-0", "98979-8"
+PHOSPHATE_MASS, PHOSPHATE_MOLAR, ALBUMIN, CREATININE, EGFR = (
+    "2777-1",
+    "14879-1",
+    "1751-7",
+    "2160-0",
+    "98979-8",
+)
 PTH_MASS, PTH_MOLAR, VITAMIN_D, BMI = "2731-8", "14866-8", "1989-3", "39156-5"
 ROUTE_IV = (SNOMED, "47625008", "Intravenous route")
 ROUTE_ORAL = (SNOMED, "26643006", "Oral route")
@@ -455,6 +461,55 @@ def dialysis_no_risk_factors() -> Resource:
     )
 
 
+def dialysis_topical_steroid() -> Resource:
+    p = "pt-dialysis-topical"
+    return request(
+        "dialysis-topical-steroid",
+        patient(p, "male", "1966-10-12"),
+        labs=[
+            lab("dts-ca", p, CALCIUM_MASS, 9.2, "mg/dL", 10),
+            lab("dts-alb", p, ALBUMIN, 4.0, "g/dL", 10),
+            lab("dts-p", p, PHOSPHATE_MASS, 4.2, "mg/dL", 10),
+            lab("dts-cr", p, CREATININE, 7.5, "mg/dL", 10),
+            lab("dts-pth", p, PTH_MASS, 250.0, "pg/mL", 10),
+            lab("dts-vitd", p, VITAMIN_D, 30.0, "ng/mL", 10),
+            lab("dts-bmi", p, BMI, 24.0, "kg/m2", 10),
+        ],
+        conditions=[dialysis_dependence("dts-z992", p)],
+        medication_requests=[
+            medication_request(
+                "dts-hc-cream",
+                p,
+                "Hydrocortisone 1 % Topical Cream",
+                10,
+                route=(SNOMED, "6064005", "Topical route"),
+            )
+        ],
+        medication_administrations=[],
+        procedures=[hemodialysis("dts-hd", p, 2)],
+    )
+
+
+def sarcoidosis_hypercalcemia() -> Resource:
+    p = "pt-sarcoid"
+    return request(
+        "sarcoidosis-hypercalcemia",
+        patient(p, "female", "1979-04-14"),
+        labs=[
+            # 11.4 + 0.8 x (4.0 - 3.6) = 11.72 mg/dL corrected: mild; PTH suppressed.
+            lab("sarc-ca", p, CALCIUM_MASS, 11.4, "mg/dL", 4),
+            lab("sarc-alb", p, ALBUMIN, 3.6, "g/dL", 4),
+            lab("sarc-p", p, PHOSPHATE_MASS, 3.9, "mg/dL", 4),
+            lab("sarc-cr", p, CREATININE, 0.8, "mg/dL", 4),
+            lab("sarc-pth", p, PTH_MASS, 9.0, "pg/mL", 4),
+        ],
+        conditions=[condition("sarc-d860", p, ICD10, "D86.0", "Sarcoidosis of lung")],
+        medication_requests=[],
+        medication_administrations=[],
+        procedures=[],
+    )
+
+
 def crest_normal_labs() -> Resource:
     p = "pt-crest"
     return request(
@@ -657,6 +712,8 @@ SCENARIOS: dict[str, Callable[[], Resource]] = {
     "hyperphosphatemia-ckd-product": hyperphosphatemia_ckd_product,
     "calciphylaxis-dialysis-risk-factors": calciphylaxis_dialysis_risk_factors,
     "dialysis-no-risk-factors": dialysis_no_risk_factors,
+    "dialysis-topical-steroid": dialysis_topical_steroid,
+    "sarcoidosis-hypercalcemia": sarcoidosis_hypercalcemia,
     "crest-normal-labs": crest_normal_labs,
     "juvenile-dermatomyositis": juvenile_dermatomyositis,
     "sle-with-hypercalcemia": sle_with_hypercalcemia,

@@ -28,12 +28,14 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from cards.catalog import ServiceDeclaration, calcinosis_service
 from service.hook import HookDeps, call_hook
 from service.outbound import Allowlist
+from service.registry import Registry
 from service.resolve import FetchDeps
 from service.sendable import card_problems
 from service.settings import Environment, Settings
 from terminology.knowledge import load_knowledge
 
 GOLDEN = Path(__file__).parent / "golden"
+SERVICE_ID = "calcinosis-cutis-risk"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 UUID = "<uuid>"
 UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
@@ -62,10 +64,16 @@ EXPECTED_CARDS: dict[str, list[ExpectedCard]] = {
     "refuted-diagnosis": [],
     "entered-in-error-lab": [],
     "severe-hypercalcemia-critical": [(METASTATIC, "critical", (VIT_D,))],
-    "ionized-hypercalcemia": [(METASTATIC, "warning", (ALB, CREAT, PTH, VIT_D))],
+    "ionized-hypercalcemia": [(METASTATIC, "info", (ALB, CREAT, PTH, VIT_D))],
     "hyperphosphatemia-ckd-product": [(METASTATIC, "warning", ())],
-    "calciphylaxis-dialysis-risk-factors": [(METASTATIC, "warning", (VIT_D,)), (CALCIPHYLAXIS, "warning", ())],
+    "calciphylaxis-dialysis-risk-factors": [
+        (METASTATIC, "warning", (VIT_D,)),
+        (CALCIPHYLAXIS, "warning", ()),
+    ],
     "dialysis-no-risk-factors": [(MISSING, "info", (P,))],
+    # a topical corticosteroid is a local, not a systemic, exposure: no calciphylaxis factor
+    "dialysis-topical-steroid": [],
+    "sarcoidosis-hypercalcemia": [(METASTATIC, "info", (VIT_D,))],
     "crest-normal-labs": [(DYSTROPHIC, "info", ())],
     "juvenile-dermatomyositis": [(DYSTROPHIC, "info", (CA, P))],
     "sle-with-hypercalcemia": [(METASTATIC, "info", (P, PTH, VIT_D))],
@@ -85,7 +93,10 @@ def _refuse(request: httpx.Request) -> httpx.Response:
 
 @cache
 def declaration() -> ServiceDeclaration:
-    return calcinosis_service(load_knowledge())
+    """The service the route would dispatch ``POST /cds-services/calcinosis-cutis-risk`` to."""
+    found = Registry([calcinosis_service(load_knowledge())]).get(SERVICE_ID)
+    assert found is not None
+    return found
 
 
 def answer(raw: bytes) -> dict[str, Any]:
@@ -154,11 +165,11 @@ def test_golden_scenario(scenario: str) -> None:
     response_path = GOLDEN / f"{scenario}.response.json"
     if UPDATE:
         response_path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert actual == load(response_path)
+    assert actual == load(response_path), scenario
 
 
 def test_every_scenario_is_listed_with_its_expected_cards_and_documented() -> None:
-    assert SCENARIOS == sorted(EXPECTED_CARDS)
+    assert sorted(EXPECTED_CARDS) == SCENARIOS
     assert sorted(p.name.removesuffix(".response.json") for p in GOLDEN.glob("*.response.json")) == SCENARIOS
     readme = (GOLDEN / "README.md").read_text(encoding="utf-8")
     undocumented = [s for s in SCENARIOS if f"`{s}`" not in readme]
@@ -205,7 +216,9 @@ def test_hypercalcemia_in_both_unit_systems_gives_the_same_card() -> None:
     si = response_of("hypercalcemia-si")
     assert len(conventional["cards"]) == len(si["cards"]) == 1
     left, right = conventional["cards"][0], si["cards"][0]
-    assert {k: v for k, v in left.items() if k != "detail"} == {k: v for k, v in right.items() if k != "detail"}
+    assert {k: v for k, v in left.items() if k != "detail"} == {
+        k: v for k, v in right.items() if k != "detail"
+    }
     left_lines, right_lines = left["detail"].splitlines(), right["detail"].splitlines()
     assert len(left_lines) == len(right_lines)
     differing = [(a, b) for a, b in zip(left_lines, right_lines, strict=True) if a != b]

@@ -75,11 +75,17 @@ def test_high_albumin_lowers_the_corrected_value_below_the_limit() -> None:
 @pytest.mark.parametrize(
     ("value", "unit", "expected"),
     [
-        (1.32, "mmol/L", None),
+        (1.32, "mmol/L", None),  # upper limit 5.3 mg/dL = 1.3224 mmol/L
         (1.31, "mmol/L", None),
-        (1.33, "mmol/L", "warning"),
+        (1.33, "mmol/L", "info"),  # mild
         (5.3, "mg/dL", None),
-        (5.4, "mg/dL", "warning"),
+        (5.4, "mg/dL", "info"),
+        (1.6, "mmol/L", "info"),
+        (1.61, "mmol/L", "warning"),  # moderate above 1.6 (CTCAE grade 3)
+        (6.5, "mg/dL", "warning"),  # 1.62 mmol/L
+        (1.8, "mmol/L", "warning"),
+        (1.81, "mmol/L", "critical"),  # severe above 1.8 (CTCAE grade 4)
+        (7.3, "mg/dL", "critical"),  # 1.82 mmol/L
     ],
 )
 def test_ionized_calcium(value: float, unit: str, expected: str | None) -> None:
@@ -163,7 +169,7 @@ def test_contributors_are_listed_with_evidence() -> None:
         fd.lab(EGFR, 22, "mL/min/{1.73_m2}", oid="egfr"),
     )
     reasons = " ".join(findings[0].reasons)
-    assert "Parathyroid hormone is raised" in reasons
+    assert "Parathyroid hormone is above 65 pg/mL" in reasons
     assert "eGFR below 30" in reasons
     assert {e.source for e in findings[0].evidence} >= {
         "Observation/ca",

@@ -1,4 +1,4 @@
-"""Rendering: every card passes the CDS Hooks structural check and suggestions are valid R4 ServiceRequests."""
+"""Rendering: every card passes the CDS Hooks structural check; suggestions are valid R4 ServiceRequests."""
 
 from __future__ import annotations
 
