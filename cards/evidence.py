@@ -40,6 +40,22 @@ def lab_row(result: LabResult) -> Evidence:
     )
 
 
+def lab_rows(snapshot: PatientSnapshot, result: LabResult) -> list[Evidence]:
+    """The row of ``result`` and, for a derived value, the rows of the measured results it came from."""
+    if not result.is_derived:
+        return [lab_row(result)]
+    wanted = {ref.removeprefix("Observation/") for ref in result.derived_from}
+    inputs = [
+        r for series in snapshot.labs.values() for r in series if not r.is_derived and r.resource_id in wanted
+    ]
+    return [lab_row(result), *(lab_row(r) for r in inputs)]
+
+
+def cited(*groups: Iterable[str]) -> tuple[str, ...]:
+    """Citation keys in first-seen order, without repeats."""
+    return tuple(dict.fromkeys(key for group in groups for key in group))
+
+
 def condition_row(record: ConditionRecord) -> Evidence:
     status = record.clinical_status or "status not given"
     day = record.onset or record.recorded

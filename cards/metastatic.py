@@ -16,7 +16,17 @@ from functools import cache
 
 from cards.calcium import CalciumReading, latest_calcium
 from cards.config import RuleConfig, Threshold, load_rule
-from cards.evidence import condition_row, kidney_rows, lab_row, missing_orders, not_used, recent, strongest
+from cards.evidence import (
+    cited,
+    condition_row,
+    kidney_rows,
+    lab_row,
+    lab_rows,
+    missing_orders,
+    not_used,
+    recent,
+    strongest,
+)
 from cards.finding import Evidence, Finding
 from terminology.snapshot import LabResult, PatientSnapshot
 
@@ -70,34 +80,30 @@ def calcium_grade(reading: CalciumReading, config: RuleConfig) -> str | None:
     return next((grade for grade, name in limits if config.thresholds[name].met_by(reading.result)), None)
 
 
-def _kidney(
-    snapshot: PatientSnapshot, config: RuleConfig, since: datetime
-) -> tuple[list[str], list[Evidence]]:
+Contribution = tuple[list[str], list[Evidence], list[str]]  # reasons, evidence rows, citation keys
+
+
+def _kidney(snapshot: PatientSnapshot, config: RuleConfig, since: datetime) -> Contribution:
     t = config.thresholds
     egfr = recent(snapshot, "egfr", since)
     severe_ckd = snapshot.ckd is not None and t["ckdSevere"].met_by(float(snapshot.ckd.stage))
     low_egfr = egfr is not None and t["egfrBelow30"].met_by(egfr)
     if not (snapshot.on_dialysis or severe_ckd or low_egfr):
-        return [], []
-    what = (
-        "on dialysis"
-        if snapshot.on_dialysis
-        else snapshot.ckd.label
-        if snapshot.ckd and severe_ckd
-        else "eGFR below 30"
-    )
-    return [config.text["reasonCkd"].format(what=what)], [
-        *kidney_rows(snapshot),
-        *([lab_row(egfr)] if egfr else []),
-    ]
+        return [], [], []
+    if snapshot.on_dialysis:
+        what = "on dialysis"
+    else:
+        what = snapshot.ckd.label if snapshot.ckd and severe_ckd else "eGFR below 30"
+    rows = [*kidney_rows(snapshot), *([lab_row(egfr)] if egfr else [])]
+    return [config.text["reasonCkd"].format(what=what)], rows, [t["egfrBelow30"].citation]
 
 
 def _contributors(
     snapshot: PatientSnapshot, config: RuleConfig, since: datetime, hypercalcemia: bool
-) -> tuple[list[str], list[Evidence]]:
-    """Contributing factors present: (reasons, evidence rows)."""
+) -> Contribution:
+    """Contributing factors present."""
     t, text = config.thresholds, config.text
-    reasons, rows = _kidney(snapshot, config, since)
+    reasons, rows, citations = _kidney(snapshot, config, since)
     pth = recent(snapshot, "pth-intact", since)
     hpt = snapshot.conditions_of("hyperparathyroidism")
     # On dialysis, KDIGO 2017 targets PTH at 2-9 times the upper limit: only above that counts here.
@@ -105,16 +111,18 @@ def _contributors(
     if hpt or (pth is not None and pth_limit.met_by(pth)):
         reasons.append(text["reasonPth"].format(limit=_limit(pth_limit)))
         rows += [condition_row(c) for c in hpt] + ([lab_row(pth)] if pth else [])
+        citations.append(pth_limit.citation)
     vit_d = recent(snapshot, "vitamin-d-25-hydroxy", since)
     excess = snapshot.conditions_of("hypervitaminosis-d")
     if excess or (vit_d is not None and t["vitaminDToxic"].met_by(vit_d)):
         reasons.append(text["reasonVitaminD"].format(limit=_limit(t["vitaminDToxic"])))
         rows += [condition_row(c) for c in excess] + ([lab_row(vit_d)] if vit_d else [])
+        citations.append(t["vitaminDToxic"].citation)
     sarcoid = snapshot.conditions_of("sarcoidosis")
     if hypercalcemia and sarcoid:
         reasons.append(text["reasonSarcoidosis"])
         rows += [condition_row(c) for c in sarcoid]
-    return reasons, rows
+    return reasons, rows, citations
 
 
 def _is_adult(snapshot: PatientSnapshot, config: RuleConfig) -> bool:
@@ -142,12 +150,14 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
     reasons: list[str] = []
     rows: list[Evidence] = []
     kinds: list[str] = []
+    used: list[Threshold] = []
     if reading and (grade or high_product):
-        rows.append(lab_row(reading.result))
+        rows += lab_rows(snapshot, reading.result)
     if reading and grade:
         basis = text[f"basis_{reading.basis}"]
         limit = t["ionizedAboveNormal" if reading.basis == "ionized" else "calciumAboveNormal"]
         label = config.grades[grade].label
+        used.append(limit)
         parts.append(text["summaryCalcium"].format(grade=label, basis=basis, value=_value(reading.result)))
         reasons.append(
             text["reasonCalcium"].format(
@@ -162,6 +172,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             text["reasonPhosphate"].format(value=_value(phosphate), limit=_limit(t["phosphateAboveNormal"]))
         )
         rows.append(lab_row(phosphate))
+        used.append(t["phosphateAboveNormal"])
         kinds.append("phosphate")
     if high_product and product:
         parts.append(text["summaryProduct"].format(value=f"{product.value:.0f}"))
@@ -172,9 +183,10 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             )
         )
         rows.append(lab_row(product))
+        used.append(t["calciumPhosphateProduct"])
         kinds.append("product")
     reasons += [text["reasonChild"]] if p_above and not adult else []
-    extra_reasons, extra_rows = _contributors(snapshot, config, since, grade is not None)
+    extra_reasons, extra_rows, extra_citations = _contributors(snapshot, config, since, grade is not None)
     grades = [config.grades[k] for k in kinds]
     orders = [o for o in config.orders if not (snapshot.on_dialysis and o.key in ON_DIALYSIS_NOT_NEEDED)]
     return [
@@ -186,7 +198,12 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             reasons=(*reasons, *extra_reasons, text["context"], text["advisory"]),
             evidence=(*rows, *extra_rows),
             not_used=not_used(snapshot, READS),
-            citations=config.citations,
+            citations=cited(
+                (u.citation for u in used),
+                *(config.concept_citations.get(k, ()) for k in kinds),
+                extra_citations,
+                config.citations,
+            ),
             workup=missing_orders(snapshot, orders, now - config.windows["workup"].delta),
             tags=frozenset(kinds),
         )

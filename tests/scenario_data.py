@@ -351,6 +351,28 @@ def entered_in_error_lab() -> Resource:
     )
 
 
+def hypercalcemia_with_unused_data() -> Resource:
+    """A firing card whose detail lists the calcium results present but not used, each with its reason."""
+    p = "pt-unused"
+    preliminary = lab("unused-prelim", p, CALCIUM_MASS, 9.1, "mg/dL", 0.5, status="preliminary")
+    unknown_unit = lab("unused-unit", p, CALCIUM_MASS, 4.9, "meq/L", 0.6)
+    return request(
+        "hypercalcemia-with-unused-data",
+        patient(p, "female", "1958-06-02"),
+        labs=[
+            lab("unused-ca", p, CALCIUM_MASS, 12.3, "mg/dL", 1),
+            lab("unused-alb", p, ALBUMIN, 4.0, "g/dL", 1),
+            lab("unused-eie", p, CALCIUM_MASS, 8.9, "mg/dL", 1, status="entered-in-error"),
+            preliminary,
+            unknown_unit,
+        ],
+        conditions=[],
+        medication_requests=[],
+        medication_administrations=[],
+        procedures=[],
+    )
+
+
 def severe_hypercalcemia_critical() -> Resource:
     p = "pt-severe"
     return request(
@@ -707,6 +729,7 @@ SCENARIOS: dict[str, Callable[[], Resource]] = {
     "stale-abnormal-superseded": stale_abnormal_superseded,
     "refuted-diagnosis": refuted_diagnosis,
     "entered-in-error-lab": entered_in_error_lab,
+    "hypercalcemia-with-unused-data": hypercalcemia_with_unused_data,
     "severe-hypercalcemia-critical": severe_hypercalcemia_critical,
     "ionized-hypercalcemia": ionized_hypercalcemia,
     "hyperphosphatemia-ckd-product": hyperphosphatemia_ckd_product,

@@ -73,6 +73,7 @@ EXPECTED_CARDS: dict[str, list[ExpectedCard]] = {
     "dialysis-no-risk-factors": [(MISSING, "info", (P,))],
     # a topical corticosteroid is a local, not a systemic, exposure: no calciphylaxis factor
     "dialysis-topical-steroid": [],
+    "hypercalcemia-with-unused-data": [(METASTATIC, "warning", (P, CREAT, PTH, VIT_D))],
     "sarcoidosis-hypercalcemia": [(METASTATIC, "info", (VIT_D,))],
     "crest-normal-labs": [(DYSTROPHIC, "info", ())],
     "juvenile-dermatomyositis": [(DYSTROPHIC, "info", (CA, P))],
