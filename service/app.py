@@ -1,8 +1,9 @@
 """The FastAPI application factory: ``create_app(settings)`` builds everything; nothing happens on import.
 
 Endpoints (CDS Hooks 2.0.1, https://cds-hooks.hl7.org/2.0/): ``GET /cds-services`` (discovery),
-``POST /cds-services/{id}`` (the hook), plus ``GET /healthz`` and ``GET /readyz``. CORS lets browser
-clients such as the CDS Hooks sandbox call us; preflights need no credentials.
+``POST /cds-services/{id}`` (the hook), both behind the CDS Hooks JWT check, plus ``GET /healthz`` and
+``GET /readyz``. CORS lets browser clients such as the CDS Hooks sandbox call us; preflights need no
+credentials. Every response carries security headers; no server banner is sent (see ``service.cli``).
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ from datetime import UTC, datetime
 
 import httpx
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
 from cards.catalog import calcinosis_service
+from service.auth import Verifier
 from service.body import read_body
 from service.errors import ErrorCode, ServiceError
 from service.hook import HookDeps, call_hook
 from service.http_errors import install_error_handlers
+from service.jwks import KeySets
+from service.openapi import HOOK_BODY, install_openapi
 from service.outbound import Allowlist
 from service.registry import Registry
+from service.replay import replay_cache
 from service.resolve import FetchDeps
+from service.security import SecurityHeaders, authenticate
 from service.settings import Settings
 from terminology.knowledge import load_knowledge
 
@@ -52,12 +58,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One outbound client for the app's life: pooled connections, no redirects, no proxy from env.
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
+            replay = replay_cache(settings.redis_url)
+            keys = KeySets(http, settings.jwks_refresh_interval_s, settings.jwks_timeout_s)
+            app.state.verifier = Verifier(
+                settings.trusted_issuers, keys, replay, settings.jwt_leeway_s, settings.requires_auth
+            )
+            app.state.public_base_url = str(settings.public_base_url) if settings.public_base_url else None
             app.state.deps = HookDeps(
                 FetchDeps(settings, allowlist, http), knowledge, lambda: datetime.now(UTC)
             )
-            yield
+            try:
+                yield
+            finally:
+                await replay.close()
 
     app = FastAPI(title="calcinosis-cds", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,
@@ -67,12 +83,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
 
-    @app.get("/cds-services")
+    @app.get("/cds-services", dependencies=[Depends(authenticate)])
     async def discovery() -> Response:
+        """CDS Hooks § Discovery."""
         return _json(registry.discovery)
 
-    @app.post("/cds-services/{service_id}")
+    @app.post("/cds-services/{service_id}", dependencies=[Depends(authenticate)], openapi_extra=HOOK_BODY)
     async def hook(service_id: str, request: Request) -> Response:
+        """CDS Hooks § Calling a CDS Service (patient-view)."""
         declaration = registry.get(service_id)
         if declaration is None:
             raise ServiceError.single(
@@ -90,4 +108,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ready = getattr(request.app.state, "deps", None) is not None
         return _json({"status": "ready" if ready else "starting"}, 200 if ready else 503)
 
+    install_openapi(app, registry.ids)
     return app

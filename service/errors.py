@@ -16,6 +16,7 @@ ERROR_CODE_SYSTEM = "urn:calcinosis-cds:error-code"
 class ErrorCode(StrEnum):
     """Stable error codes; never renumber or reuse one."""
 
+    UNAUTHORIZED = "auth.unauthorized"
     MALFORMED_JSON = "request.malformed-json"
     BODY_TOO_LARGE = "request.body-too-large"
     INVALID_REQUEST = "request.invalid"
@@ -30,6 +31,7 @@ class ErrorCode(StrEnum):
 
 # FHIR IssueType (http://hl7.org/fhir/R4/valueset-issue-type.html) per error code.
 _ISSUE_TYPE = {
+    ErrorCode.UNAUTHORIZED: "login",
     ErrorCode.MALFORMED_JSON: "structure",
     ErrorCode.BODY_TOO_LARGE: "too-costly",
     ErrorCode.INVALID_REQUEST: "invalid",
@@ -70,16 +72,21 @@ class Problem:
 class ServiceError(Exception):
     """An expected failure that becomes an HTTP error with an OperationOutcome body."""
 
-    def __init__(self, status: int, problems: list[Problem]) -> None:
+    def __init__(self, status: int, problems: list[Problem], headers: dict[str, str] | None = None) -> None:
         super().__init__(problems[0].message if problems else str(status))
         self.status = status
         self.problems = problems
+        self.headers = headers or {}
 
     @classmethod
     def single(
         cls, status: int, code: ErrorCode, message: str, expression: str | None = None
     ) -> ServiceError:
         return cls(status, [Problem(code, message, expression)])
+
+    def with_headers(self, headers: dict[str, str]) -> ServiceError:
+        self.headers.update(headers)
+        return self
 
     @property
     def codes(self) -> list[str]:

@@ -29,7 +29,7 @@ def outcome_response(status: int, problems: list[Problem], headers: dict[str, st
 
 async def _service_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)  # noqa: S101 - registered for ServiceError only
-    return outcome_response(exc.status, exc.problems)
+    return outcome_response(exc.status, exc.problems, exc.headers)
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:

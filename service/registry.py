@@ -45,5 +45,9 @@ class Registry:
             ]
         ).to_wire()
 
+    @property
+    def ids(self) -> list[str]:
+        return list(self._services)
+
     def get(self, service_id: str) -> ServiceDeclaration | None:
         return self._services.get(service_id)

@@ -13,6 +13,7 @@ from pydantic import Field, HttpUrl, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.outbound import parse_allowlist_entry
+from service.trust import SANDBOX_ISSUER, IssuerTrust
 
 
 class Environment(StrEnum):
@@ -45,6 +46,19 @@ class Settings(BaseSettings):
     fhir_max_response_bytes: Annotated[int, Field(ge=1024)] = 64 * MEGABYTE
     max_body_bytes: Annotated[int, Field(ge=1024)] = 32 * MEGABYTE
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
+    auth_required: bool | None = Field(
+        default=None,
+        description="Require a CDS Hooks JWT. Always on in production; off by default in development.",
+    )
+    trusted_issuers: dict[str, IssuerTrust] = Field(default_factory=dict)
+    redis_url: str | None = Field(default=None, description="Shared jti replay cache; in-process when unset.")
+    jwt_leeway_s: Annotated[float, Field(ge=0, le=300)] = 30.0
+    jwks_refresh_interval_s: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    jwks_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0
+
+    @property
+    def requires_auth(self) -> bool:
+        return self.environment is Environment.PRODUCTION or bool(self.auth_required)
 
     @model_validator(mode="after")
     def _check_safe(self) -> Self:
@@ -58,4 +72,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"production allows only https FHIR servers, not {insecure}")
             if self.public_base_url is None:
                 raise ValueError("CDS_PUBLIC_BASE_URL is required in production")
+            if self.auth_required is False:
+                raise ValueError("CDS_AUTH_REQUIRED cannot be false in production")
+            if not self.trusted_issuers:
+                raise ValueError("CDS_TRUSTED_ISSUERS is required in production")
+            plain = [
+                u
+                for trust in self.trusted_issuers.values()
+                for u in trust.key_set_urls()
+                if not u.startswith("https://")
+            ]
+            if plain:
+                raise ValueError(f"production fetches key sets over https only, not {plain}")
+            if SANDBOX_ISSUER in {iss.rstrip("/") for iss in self.trusted_issuers}:
+                raise ValueError(
+                    f"{SANDBOX_ISSUER} must not be trusted in production: its private key is public"
+                )
         return self

@@ -63,6 +63,13 @@ class PatientViewContext(WireModel):
     encounterId: str | None = None  # noqa: N815 - spec field name
 
 
+class PatientViewRequest(HookRequest):
+    """The whole patient-view call, for the OpenAPI document (the route validates it in two steps)."""
+
+    hook: Literal["patient-view"]  # narrows HookRequest.hook (a str) for this hook
+    context: PatientViewContext  # type: ignore[assignment]  # narrows HookRequest.context for this hook
+
+
 # --- Discovery (§ Discovery) ---------------------------------------------------------------------------
 
 

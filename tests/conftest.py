@@ -11,12 +11,19 @@ import httpx
 import pytest
 
 from service.settings import Settings
-from tests.servers import FhirTestServer, RunningService
+from tests.servers import FhirTestServer, RedisServer, RunningService
 
 
 @pytest.fixture(scope="session")
 def fhir_server_process() -> Iterator[FhirTestServer]:
     server = FhirTestServer(token=secrets.token_urlsafe(16))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.close()
 

@@ -94,6 +94,50 @@ class ServiceProcess:
         self._proc.wait(timeout=10)
 
 
+class RedisServer:
+    """Debian's redis-server on a free loopback port, in a temporary directory, no persistence."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+        sock = loopback_socket()
+        self.port = sock.getsockname()[1]
+        sock.close()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        args = [
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ]
+        self._proc = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not self._ping():
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self._proc.kill()
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    def _ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
+
+
 class FhirTestServer:
     """The Medplum-backed FHIR R4 server as a child process; one per test session."""
 

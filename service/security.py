@@ -1,0 +1,60 @@
+"""Request authentication as a FastAPI dependency, and the security headers every response carries."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.auth import Verifier
+from service.errors import ErrorCode, ServiceError
+from service.trust import AuthError
+
+UNAUTHORIZED = 401
+# Docs pages (/docs, /redoc) load scripts and styles; every other response is JSON and may forbid all.
+API_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+]
+DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
+
+
+def audience_of(request: Request, public_base_url: str | None) -> str:
+    """The exact endpoint URL called: CDS_PUBLIC_BASE_URL + path, else the request URL (development)."""
+    if public_base_url:
+        return public_base_url.rstrip("/") + request.url.path
+    return str(request.url.replace(query="", fragment=""))
+
+
+async def authenticate(request: Request) -> None:
+    """Route dependency: verify the CDS Hooks JWT (or allow no token when none is required)."""
+    verifier: Verifier = request.app.state.verifier
+    try:
+        await verifier.check(
+            request.headers.get("authorization"), audience_of(request, request.app.state.public_base_url)
+        )
+    except AuthError as err:
+        raise ServiceError.single(UNAUTHORIZED, ErrorCode.UNAUTHORIZED, "authorization failed").with_headers(
+            {"WWW-Authenticate": "Bearer"}
+        ) from err
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the security headers above to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(DOCS_PATHS):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *API_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
