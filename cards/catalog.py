@@ -21,7 +21,19 @@ from terminology.knowledge import Knowledge
 from terminology.snapshot import PatientSnapshot
 
 NewId = Callable[[], str]
-Advise = Callable[[PatientSnapshot, datetime, NewId], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisedCard:
+    """A rendered card and what the history and suppression need to know about it."""
+
+    card: dict[str, Any]
+    rule_id: str
+    rule_version: str
+    rank: int
+
+
+Advise = Callable[[PatientSnapshot, datetime, NewId], list[AdvisedCard]]
 Evaluate = Callable[[PatientSnapshot, RuleConfig, datetime], list[Finding]]
 # Every pathway: its config loader and its pure evaluate(snapshot, config, now).
 PATHWAYS: tuple[tuple[Callable[[], RuleConfig], Evaluate], ...] = tuple(
@@ -52,9 +64,14 @@ def calcinosis_service(knowledge: Knowledge) -> ServiceDeclaration:
     override_reasons()
     rules = [(load().bind(knowledge), evaluate) for load, evaluate in PATHWAYS]
 
-    def advise(snapshot: PatientSnapshot, now: datetime, new_id: NewId) -> list[dict[str, Any]]:
-        findings = [finding for config, evaluate in rules for finding in evaluate(snapshot, config, now)]
-        return render_cards(combine(findings), snapshot.patient_id, knowledge.orders, topic_system, new_id)
+    def advise(snapshot: PatientSnapshot, now: datetime, new_id: NewId) -> list[AdvisedCard]:
+        findings = combine(
+            [finding for config, evaluate in rules for finding in evaluate(snapshot, config, now)]
+        )
+        cards = render_cards(findings, snapshot.patient_id, knowledge.orders, topic_system, new_id)
+        return [
+            AdvisedCard(c, f.rule.id, f.rule.version, f.rank) for c, f in zip(cards, findings, strict=True)
+        ]
 
     lab_value_sets = [analyte.value_set for analyte in knowledge.analytes.values()]
     service = data["service"]

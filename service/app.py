@@ -9,7 +9,7 @@ credentials. Every response carries security headers; no server banner is sent (
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -23,6 +23,8 @@ from cards.catalog import calcinosis_service
 from service.auth import Verifier
 from service.body import read_body
 from service.errors import ErrorCode, ServiceError
+from service.feedback import receive_feedback
+from service.history import CardHistory
 from service.hook import HookDeps, call_hook
 from service.http_errors import install_error_handlers
 from service.jwks import KeySets
@@ -33,6 +35,9 @@ from service.replay import replay_cache
 from service.resolve import FetchDeps
 from service.security import SecurityHeaders, authenticate
 from service.settings import Settings
+from service.store.engine import create_engine
+from service.store.repository import Store
+from service.store.schema import ensure_schema
 from terminology.knowledge import load_knowledge
 
 JSON = "application/json"
@@ -45,9 +50,13 @@ def _json(body: object, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=JSON)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A ready-to-serve app; loads and checks all knowledge and rule data before returning."""
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """A ready-to-serve app; loads and checks all knowledge and rule data before returning.
+
+    ``clock`` is injectable for tests (suppression windows); the default is the UTC wall clock.
+    """
     settings = settings or Settings()
+    clock = clock or (lambda: datetime.now(UTC))
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     knowledge = load_knowledge()
@@ -64,13 +73,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.trusted_issuers, keys, replay, settings.jwt_leeway_s, settings.requires_auth
             )
             app.state.public_base_url = str(settings.public_base_url) if settings.public_base_url else None
-            app.state.deps = HookDeps(
-                FetchDeps(settings, allowlist, http), knowledge, lambda: datetime.now(UTC)
-            )
+            engine = create_engine(settings.database_url)
             try:
+                await ensure_schema(engine, settings.migrates_on_start)
+                store = Store(engine, settings.hash_key())
+                history = CardHistory(store, settings.suppression_window_days)
+                app.state.store = store
+                app.state.deps = HookDeps(FetchDeps(settings, allowlist, http), knowledge, clock, history)
                 yield
             finally:
                 await replay.close()
+                await engine.dispose()
 
     app = FastAPI(title="calcinosis-cds", version="0.1.0", lifespan=lifespan)
     app.add_middleware(SecurityHeaders)
@@ -98,6 +111,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         raw = await read_body(request, settings.max_body_bytes)
         return _json(await call_hook(declaration, raw, request.app.state.deps))
+
+    @app.post("/cds-services/{service_id}/feedback", dependencies=[Depends(authenticate)])
+    async def feedback(service_id: str, request: Request) -> Response:
+        """CDS Hooks § Feedback."""
+        if registry.get(service_id) is None:
+            raise ServiceError.single(
+                404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}"
+            )
+        raw = await read_body(request, settings.max_body_bytes)
+        return _json(await receive_feedback(request.app.state.store, service_id, raw, clock()))
 
     @app.get("/healthz")
     async def healthz() -> Response:

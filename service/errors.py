@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "http.method-not-allowed"
     PREFETCH_UNAVAILABLE = "prefetch.unavailable"
     FHIR_SERVER_NOT_ALLOWED = "fhir.server-not-allowed"
+    STORAGE_UNAVAILABLE = "storage.unavailable"
     INTERNAL = "internal.error"
 
 
@@ -41,6 +42,7 @@ _ISSUE_TYPE = {
     ErrorCode.METHOD_NOT_ALLOWED: "not-supported",
     ErrorCode.PREFETCH_UNAVAILABLE: "incomplete",
     ErrorCode.FHIR_SERVER_NOT_ALLOWED: "forbidden",
+    ErrorCode.STORAGE_UNAVAILABLE: "transient",
     ErrorCode.INTERNAL: "exception",
 }
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from cards.catalog import ServiceDeclaration
 from service.errors import ErrorCode, Problem, ServiceError
+from service.history import CardHistory
 from service.resolve import FetchDeps, resolve_prefetch
 from service.sendable import card_problems
 from service.wire import HookRequest, HookResponse, PatientViewContext
@@ -35,6 +36,7 @@ class HookDeps:
     fetch: FetchDeps
     knowledge: Knowledge
     clock: Callable[[], datetime]
+    history: CardHistory
 
 
 class OutboundCardError(RuntimeError):
@@ -85,16 +87,20 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
     values = await resolve_prefetch(declaration.prefetch, request, deps.fetch)
     now = deps.clock()
     snapshot = build_snapshot(context.patientId, values.values(), deps.knowledge, now)
-    cards = declaration.advise(snapshot, now, lambda: str(uuid.uuid4()))
-    problems = [p for card in cards for p in card_problems(card)]
+    advised = declaration.advise(snapshot, now, lambda: str(uuid.uuid4()))
+    problems = [p for a in advised for p in card_problems(a.card)]
     if problems:
         raise OutboundCardError("; ".join(problems))
-    response = HookResponse.model_validate({"cards": cards}).to_wire()
+    sent = await deps.history.filter_and_record(
+        declaration.id, request.hookInstance, context.patientId, advised, now
+    )
+    response = HookResponse.model_validate({"cards": [a.card for a in sent]}).to_wire()
     log.info(
-        "answered hookInstance=%s service=%s cards=%d ignored=%s ms=%.1f",
+        "answered hookInstance=%s service=%s cards=%d suppressed=%d ignored=%s ms=%.1f",
         request.hookInstance,
         declaration.id,
-        len(cards),
+        len(sent),
+        len(advised) - len(sent),
         snapshot.ignored_counts(),
         (time.perf_counter() - started) * 1000,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import Field, HttpUrl, model_validator
+from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.outbound import parse_allowlist_entry
@@ -24,6 +24,8 @@ class Environment(StrEnum):
 
 
 MEGABYTE = 1024 * 1024
+MIN_HASH_KEY = 32
+DEVELOPMENT_HASH_KEY = b"calcinosis-cds development key: not secret, never use in production"
 
 
 class Settings(BaseSettings):
@@ -55,6 +57,32 @@ class Settings(BaseSettings):
     jwt_leeway_s: Annotated[float, Field(ge=0, le=300)] = 30.0
     jwks_refresh_interval_s: Annotated[float, Field(ge=0, le=3600)] = 60.0
     jwks_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0
+    database_url: str = Field(
+        default="sqlite:///./calcinosis-cds.db", description="SQLite (default) or PostgreSQL."
+    )
+    database_auto_migrate: bool | None = Field(
+        default=None, description="Migrate on start; default on in development."
+    )
+    patient_hash_key: SecretStr | None = Field(
+        default=None, description="HMAC key for patient ids in the history."
+    )
+    suppression_days: Annotated[int, Field(ge=0, le=365)] = 30
+    suppression_days_by_rule: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(default_factory=dict)
+
+    @property
+    def migrates_on_start(self) -> bool:
+        if self.database_auto_migrate is None:
+            return self.environment is Environment.DEVELOPMENT
+        return self.database_auto_migrate
+
+    def suppression_window_days(self, rule_id: str) -> int:
+        return self.suppression_days_by_rule.get(rule_id, self.suppression_days)
+
+    def hash_key(self) -> bytes:
+        """The patient-hash key; a fixed, logged-as-insecure key in development when none is set."""
+        if self.patient_hash_key is not None:
+            return self.patient_hash_key.get_secret_value().encode()
+        return DEVELOPMENT_HASH_KEY
 
     @property
     def requires_auth(self) -> bool:
@@ -74,6 +102,10 @@ class Settings(BaseSettings):
                 raise ValueError("CDS_PUBLIC_BASE_URL is required in production")
             if self.auth_required is False:
                 raise ValueError("CDS_AUTH_REQUIRED cannot be false in production")
+            if self.patient_hash_key is None or len(self.patient_hash_key.get_secret_value()) < MIN_HASH_KEY:
+                raise ValueError(
+                    f"CDS_PATIENT_HASH_KEY of at least {MIN_HASH_KEY} characters is required in production"
+                )
             if not self.trusted_issuers:
                 raise ValueError("CDS_TRUSTED_ISSUERS is required in production")
             plain = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 class WireModel(BaseModel):
@@ -159,12 +159,19 @@ class OverrideReason(WireModel):
 
 
 class FeedbackItem(WireModel):
-    card: str
+    card: str = Field(min_length=1, max_length=64)
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = None  # noqa: N815 - spec field name
     overrideReason: OverrideReason | None = None  # noqa: N815 - spec field name
-    outcomeTimestamp: str  # noqa: N815 - spec field name
+    outcomeTimestamp: AwareDatetime  # noqa: N815 - spec field name
+
+    @model_validator(mode="after")
+    def _accepted_names_suggestions(self) -> Self:
+        # § Feedback: acceptedSuggestions is required when the outcome is accepted.
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("acceptedSuggestions is required when outcome is accepted")
+        return self
 
 
 class Feedback(WireModel):
-    feedback: list[FeedbackItem]
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=1000)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from service.settings import Settings
-from tests.servers import FhirTestServer, RedisServer, RunningService
+from tests.servers import FhirTestServer, PostgresServer, RedisServer, RunningService
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,22 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.close()
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same tests against the embedded SQLite file and a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cds.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
 @pytest.fixture
 def fhir(fhir_server_process: FhirTestServer) -> FhirTestServer:
     """The FHIR server, emptied and without faults."""
@@ -39,12 +56,16 @@ StartService = Callable[..., RunningService]
 
 
 @pytest.fixture
-def start_service() -> Iterator[StartService]:
-    """Start the real app under uvicorn with the given settings (keyword overrides of ``Settings``)."""
+def start_service(tmp_path: Path) -> Iterator[StartService]:
+    """Start the real app under uvicorn with the given settings (keyword overrides of ``Settings``).
+
+    Each test gets its own SQLite database file unless ``database_url`` is given.
+    """
     with ExitStack() as stack:
 
         def start(**overrides: Any) -> RunningService:
-            return stack.enter_context(RunningService(Settings(**overrides)))
+            settings = {"database_url": f"sqlite:///{tmp_path / 'cds.db'}", **overrides}
+            return stack.enter_context(RunningService(Settings(**settings)))
 
         yield start
 

@@ -12,8 +12,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +41,16 @@ def loopback_socket() -> socket.socket:
 class RunningService:
     """The app under uvicorn in a background thread; ``url`` is its base URL."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] | None = None) -> None:
         self._sock = loopback_socket()
         port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(
-            create_app(settings), log_level="warning", server_header=False, lifespan="on", access_log=False
+            create_app(settings, clock),
+            log_level="warning",
+            server_header=False,
+            lifespan="on",
+            access_log=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -75,7 +82,8 @@ class ServiceProcess:
         self.url = f"http://127.0.0.1:{port}"
         script = Path(sys.executable).parent / "calcinosis-cds"
         command = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-        self._proc = subprocess.Popen(command, env={**os.environ, **(env or {})})
+        database = {"CDS_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp(prefix='cds-')}/cds.db"}
+        self._proc = subprocess.Popen(command, env={**os.environ, **database, **(env or {})})
 
     def __enter__(self) -> ServiceProcess:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -136,6 +144,55 @@ class RedisServer:
     def close(self) -> None:
         self._proc.terminate()
         self._proc.wait(timeout=10)
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL 15 cluster (Debian's binaries) on a free loopback port, trust auth.
+
+    initdb refuses to run as root, so as root the cluster belongs to the ``postgres`` system user, in a
+    directory of its own under the system temp folder (pytest's are private to root).
+    """
+
+    def __init__(self) -> None:
+        if not (PG_BIN / "initdb").exists():
+            raise RuntimeError(
+                f"PostgreSQL 15 is not installed in {PG_BIN} (apt-get install postgresql; .ci/run does)"
+            )
+        workdir = Path(tempfile.mkdtemp(prefix="cds-pg-"))
+        self.workdir = workdir
+        self.data = workdir / "data"
+        sock = loopback_socket()
+        self.port = sock.getsockname()[1]
+        sock.close()
+        self._as_postgres = os.geteuid() == 0
+        if self._as_postgres:
+            shutil.chown(workdir, "postgres")
+        self._run(
+            ["initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]
+        )
+        options = f"-p {self.port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(["pg_ctl", "-D", str(self.data), "-o", options, "-l", str(workdir / "log"), "-w", "start"])
+        self._databases = 0
+
+    def _run(self, command: list[str]) -> None:
+        full = [str(PG_BIN / command[0]), *command[1:]]
+        if self._as_postgres:
+            full = ["runuser", "-u", "postgres", "--", *full]
+        subprocess.run(full, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.workdir)
+
+    def new_database(self) -> str:
+        """A fresh, empty database; returns its URL."""
+        self._databases += 1
+        name = f"cds_{self._databases}"
+        self._run(["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name])
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def close(self) -> None:
+        self._run(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class FhirTestServer:

@@ -81,6 +81,7 @@ SAFE = {
     "fhir_server_allowlist": ["https://ehr.example.org/fhir"],
     "public_base_url": "https://cds.example.org",
     "trusted_issuers": {"https://ehr.example.org/": {"jwks_url": "https://ehr.example.org/jwks.json"}},
+    "patient_hash_key": "k" * 40,
 }
 
 
@@ -123,3 +124,9 @@ def test_trusted_issuers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
         json.dumps({"https://ehr.example.org/": {"jwks_url": "https://ehr.example.org/k"}}),
     )
     assert list(Settings().trusted_issuers) == ["https://ehr.example.org/"]
+
+
+def test_production_needs_a_patient_hash_key() -> None:
+    unsafe = {**SAFE, "patient_hash_key": "short"}
+    with pytest.raises(ValidationError, match="CDS_PATIENT_HASH_KEY"):
+        Settings(**unsafe)

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import re
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from functools import cache
@@ -26,12 +27,16 @@ import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.catalog import ServiceDeclaration, calcinosis_service
+from service.history import CardHistory
 from service.hook import HookDeps, call_hook
 from service.outbound import Allowlist
 from service.registry import Registry
 from service.resolve import FetchDeps
 from service.sendable import card_problems
 from service.settings import Environment, Settings
+from service.store.engine import create_engine
+from service.store.repository import Store
+from service.store.schema import ensure_schema
 from terminology.knowledge import load_knowledge
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -100,18 +105,31 @@ def declaration() -> ServiceDeclaration:
     return found
 
 
+# Card history of the in-process calls (fresh per test run; goldens never get feedback, so no suppression).
+HISTORY_DB = Path(tempfile.mkdtemp(prefix="golden-history-")) / "history.db"
+
+
 def answer(raw: bytes) -> dict[str, Any]:
     """The hook's response body for ``raw``, as the route computes it, with the clock fixed at NOW."""
 
     async def call() -> dict[str, Any]:
         settings = Settings(environment=Environment.DEVELOPMENT, fhir_server_allowlist=[])
-        async with httpx.AsyncClient(transport=httpx.MockTransport(_refuse), follow_redirects=False) as http:
-            deps = HookDeps(
-                FetchDeps(settings, Allowlist.from_entries(settings.fhir_server_allowlist), http),
-                load_knowledge(),
-                lambda: NOW,
-            )
-            return await call_hook(declaration(), raw, deps)
+        engine = create_engine(f"sqlite:///{HISTORY_DB}")
+        try:
+            await ensure_schema(engine, auto_migrate=True)
+            history = CardHistory(Store(engine, settings.hash_key()), settings.suppression_window_days)
+            async with httpx.AsyncClient(
+                transport=httpx.MockTransport(_refuse), follow_redirects=False
+            ) as http:
+                deps = HookDeps(
+                    FetchDeps(settings, Allowlist.from_entries(settings.fhir_server_allowlist), http),
+                    load_knowledge(),
+                    lambda: NOW,
+                    history,
+                )
+                return await call_hook(declaration(), raw, deps)
+        finally:
+            await engine.dispose()
 
     return asyncio.run(call())
 

@@ -20,7 +20,7 @@ SERVICE = calcinosis_service(K)
 def advise(*resources: dict[str, Any]) -> list[dict[str, Any]]:
     ids = (f"id-{i}" for i in itertools.count())
     snapshot = build_snapshot("p1", [fd.patient(), fd.bundle(list(resources))], K, fd.NOW)
-    return SERVICE.advise(snapshot, fd.NOW, lambda: next(ids))
+    return [advised.card for advised in SERVICE.advise(snapshot, fd.NOW, lambda: next(ids))]
 
 
 def test_cards_pass_the_structural_check_and_suggest_valid_service_requests() -> None:

@@ -45,6 +45,7 @@ def test_production_accepts_safe_settings() -> None:
         fhir_server_allowlist=["https://ehr.example.org/fhir"],
         public_base_url="https://cds.example.org",
         trusted_issuers={"https://ehr.example.org/": {"jwks_url": "https://ehr.example.org/jwks.json"}},
+        patient_hash_key="k" * 40,
     )
     assert settings.environment is Environment.PRODUCTION
 

@@ -1,0 +1,471 @@
+"""Card outcome report (``calcinosis-cds report``): per rule, how many cards went out and what clinicians did.
+
+Reviewers of the rules want to know which cards are acted on and which are overridden (and why), so the
+report counts, per rule id and rule version (a new version changes what a rule says, so its reception is
+judged on its own):
+
+- cards issued (``card_history``),
+- accepted and overridden: each card counted once, by its *latest* feedback item (latest ``outcome_at``,
+  then latest ``received_at``): a clinician who overrides and later accepts has, in the end, accepted,
+- overrides by reason code (``no reason given`` when the EHR sent none),
+- cards suppressed because the rule was recently overridden for the patient (``suppressions``),
+- acceptance rate = accepted / (accepted + overridden), ``None`` while a rule has no feedback.
+
+Feedback that cannot be tied to a rule (``known_card`` false, or a card no longer in the card history) is
+counted apart, per feedback item, as "unknown card feedback": a rising count points at an EHR sending
+feedback for cards we never issued. ``since`` keeps rows from midnight UTC of that date on, each table by its
+own time column (``issued_at``, ``outcome_at`` of the latest feedback, ``suppressed_at``).
+
+Only counts leave this module: no patient key, hook instance or card uuid is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import itertools
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import InstrumentedAttribute
+
+from service.store.engine import create_engine
+from service.store.models import FeedbackEntry, IssuedCard, Suppression
+
+NO_REASON = "no reason given"
+ACCEPTED = "accepted"
+OVERRIDDEN = "overridden"
+MAX_WEEK_TICKS = 12
+CAPTION = "Each card counts once, in the week of its latest feedback. Gaps: weeks without feedback."
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+RuleKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A card's latest feedback, tied to the rule that issued the card."""
+
+    rule_id: str
+    rule_version: str
+    outcome: str
+    reason_code: str | None
+    outcome_at: datetime
+
+
+@dataclass
+class RuleStats:
+    """The counts of one rule version (or, for the totals line, of all rules)."""
+
+    rule_id: str
+    rule_version: str
+    issued: int = 0
+    accepted: int = 0
+    overridden: int = 0
+    override_reasons: Counter[str] = field(default_factory=Counter)
+    suppressed: int = 0
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        """Share of cards with feedback that were accepted; ``None`` rather than 0 when nobody answered."""
+        answered = self.accepted + self.overridden
+        return self.accepted / answered if answered else None
+
+    def count(self, outcome: Outcome) -> None:
+        """Tally one card's latest outcome; any other outcome value is left out rather than guessed."""
+        if outcome.outcome == ACCEPTED:
+            self.accepted += 1
+        elif outcome.outcome == OVERRIDDEN:
+            self.overridden += 1
+            self.override_reasons[outcome.reason_code or NO_REASON] += 1
+
+    def add(self, other: RuleStats) -> None:
+        """Fold another rule's counts in (totals); the rate follows from the summed counts, not an average."""
+        self.issued += other.issued
+        self.accepted += other.accepted
+        self.overridden += other.overridden
+        self.override_reasons.update(other.override_reasons)
+        self.suppressed += other.suppressed
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the renderers and the chart need; ``outcomes`` feeds the weekly chart."""
+
+    since: date | None
+    rules: list[RuleStats]
+    unknown_card_feedback: int
+    outcomes: list[Outcome]
+
+    def totals(self) -> RuleStats:
+        total = RuleStats(rule_id="TOTAL", rule_version="")
+        for stats in self.rules:
+            total.add(stats)
+        return total
+
+
+def _cutoff(since: date | None) -> datetime | None:
+    return None if since is None else datetime.combine(since, time.min, tzinfo=UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite keeps no offset and hands timestamps back naive, so they must have been written in UTC;
+    PostgreSQL hands them back aware."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+async def _counts_by_rule(
+    connection: AsyncConnection,
+    rule: tuple[InstrumentedAttribute[str], InstrumentedAttribute[str]],
+    moment: InstrumentedAttribute[datetime],
+    since: datetime | None,
+) -> dict[RuleKey, int]:
+    """Rows per (rule id, rule version) of one table, counted where ``moment`` is on or after ``since``."""
+    query = select(*rule, func.count()).group_by(*rule)
+    if since is not None:
+        query = query.where(moment >= since)
+    rows = await connection.execute(query)
+    return {(rule_id, version): count for rule_id, version, count in rows}
+
+
+def _latest_outcomes_query(since: datetime | None) -> Select[Any]:
+    """One row per known card: its latest feedback item, joined to the rule that issued it."""
+    ranked = select(
+        FeedbackEntry.card_uuid,
+        FeedbackEntry.outcome,
+        FeedbackEntry.override_reason_code,
+        FeedbackEntry.outcome_at,
+        func.row_number()
+        .over(
+            partition_by=FeedbackEntry.card_uuid,
+            order_by=(
+                FeedbackEntry.outcome_at.desc(),
+                FeedbackEntry.received_at.desc(),
+                FeedbackEntry.id.desc(),
+            ),
+        )
+        .label("position"),
+    ).where(FeedbackEntry.known_card.is_(True))
+    latest = ranked.subquery()
+    query = (
+        select(
+            IssuedCard.rule_id,
+            IssuedCard.rule_version,
+            latest.c.outcome,
+            latest.c.override_reason_code,
+            latest.c.outcome_at,
+        )
+        .join(latest, latest.c.card_uuid == IssuedCard.card_uuid)
+        .where(latest.c.position == 1)
+    )
+    return query if since is None else query.where(latest.c.outcome_at >= since)
+
+
+async def _latest_outcomes(connection: AsyncConnection, since: datetime | None) -> list[Outcome]:
+    rows = await connection.execute(_latest_outcomes_query(since))
+    return [
+        Outcome(rule_id, version, outcome, reason, _utc(outcome_at))
+        for rule_id, version, outcome, reason, outcome_at in rows
+    ]
+
+
+async def _unknown_card_feedback(connection: AsyncConnection, since: datetime | None) -> int:
+    """Feedback items no rule can be credited with: unknown on arrival or missing from the card history."""
+    query = (
+        select(func.count())
+        .select_from(FeedbackEntry)
+        .outerjoin(IssuedCard, IssuedCard.card_uuid == FeedbackEntry.card_uuid)
+        .where(or_(FeedbackEntry.known_card.is_(False), IssuedCard.id.is_(None)))
+    )
+    if since is not None:
+        query = query.where(FeedbackEntry.outcome_at >= since)
+    return int((await connection.execute(query)).scalar_one())
+
+
+def _rule_stats(
+    issued: dict[RuleKey, int], suppressed: dict[RuleKey, int], outcomes: Iterable[Outcome]
+) -> list[RuleStats]:
+    """Merge the three sources; a rule appears as soon as any of them mentions it."""
+    stats: dict[RuleKey, RuleStats] = {}
+
+    def of(key: RuleKey) -> RuleStats:
+        return stats.setdefault(key, RuleStats(rule_id=key[0], rule_version=key[1]))
+
+    for key, count in issued.items():
+        of(key).issued = count
+    for key, count in suppressed.items():
+        of(key).suppressed = count
+    for outcome in outcomes:
+        of((outcome.rule_id, outcome.rule_version)).count(outcome)
+    return [stats[key] for key in sorted(stats)]
+
+
+async def collect(database_url: str, since: date | None) -> Report:
+    """Read the report's numbers in one connection, then release the engine (the CLI exits right after)."""
+    cutoff = _cutoff(since)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            issued = await _counts_by_rule(
+                connection, (IssuedCard.rule_id, IssuedCard.rule_version), IssuedCard.issued_at, cutoff
+            )
+            suppressed = await _counts_by_rule(
+                connection, (Suppression.rule_id, Suppression.rule_version), Suppression.suppressed_at, cutoff
+            )
+            outcomes = await _latest_outcomes(connection, cutoff)
+            unknown = await _unknown_card_feedback(connection, cutoff)
+    finally:
+        await engine.dispose()
+    return Report(since, _rule_stats(issued, suppressed, outcomes), unknown, outcomes)
+
+
+def _reasons_text(reasons: Counter[str]) -> str:
+    """``code=count`` pairs, most frequent first, so the main reason to override reads first."""
+    ordered = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    return ";".join(f"{code}={count}" for code, count in ordered)
+
+
+def _rate_text(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1%}"
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)
+
+
+def _stats_json(stats: RuleStats) -> dict[str, Any]:
+    return {
+        "issued": stats.issued,
+        "accepted": stats.accepted,
+        "overridden": stats.overridden,
+        "overrideReasons": dict(sorted(stats.override_reasons.items())),
+        "suppressed": stats.suppressed,
+        "acceptanceRate": _rounded(stats.acceptance_rate),
+    }
+
+
+def render_json(report: Report) -> str:
+    """Machine-readable form; rates are fractions (0-1) rounded to 4 places, ``null`` without feedback."""
+    document = {
+        "since": report.since.isoformat() if report.since else None,
+        "rules": [
+            {"ruleId": stats.rule_id, "ruleVersion": stats.rule_version, **_stats_json(stats)}
+            for stats in report.rules
+        ],
+        "totals": _stats_json(report.totals()),
+        "unknownCardFeedback": report.unknown_card_feedback,
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+CSV_HEADER = (
+    "rule_id",
+    "rule_version",
+    "issued",
+    "accepted",
+    "overridden",
+    "override_reasons",
+    "suppressed",
+    "acceptance_rate",
+)
+
+
+def render_csv(report: Report) -> str:
+    """One row per rule version for spreadsheets; an empty rate cell means no feedback yet."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for stats in report.rules:
+        rate = _rounded(stats.acceptance_rate)
+        writer.writerow(
+            (
+                stats.rule_id,
+                stats.rule_version,
+                stats.issued,
+                stats.accepted,
+                stats.overridden,
+                _reasons_text(stats.override_reasons),
+                stats.suppressed,
+                "" if rate is None else f"{rate:.4f}",
+            )
+        )
+    return buffer.getvalue()
+
+
+TABLE_COLUMNS = ("rule", "version", "issued", "accepted", "overridden", "suppressed", "acceptance", "reasons")
+NUMERIC_COLUMNS = frozenset({"issued", "accepted", "overridden", "suppressed", "acceptance"})
+
+
+def _table_cells(stats: RuleStats) -> tuple[str, ...]:
+    return (
+        stats.rule_id,
+        stats.rule_version,
+        str(stats.issued),
+        str(stats.accepted),
+        str(stats.overridden),
+        str(stats.suppressed),
+        _rate_text(stats.acceptance_rate),
+        _reasons_text(stats.override_reasons).replace(";", ", "),
+    )
+
+
+def _table_line(cells: tuple[str, ...], widths: list[int]) -> str:
+    aligned = (
+        cell.rjust(width) if name in NUMERIC_COLUMNS else cell.ljust(width)
+        for name, cell, width in zip(TABLE_COLUMNS, cells, widths, strict=True)
+    )
+    return "  ".join(aligned).rstrip()
+
+
+def render_table(report: Report) -> str:
+    """Fixed-width text for a terminal: a heading, one line per rule version, a totals line."""
+    body = [_table_cells(stats) for stats in report.rules]
+    total = _table_cells(report.totals())
+    widths = [
+        max(len(row[index]) for row in [TABLE_COLUMNS, *body, total]) for index in range(len(TABLE_COLUMNS))
+    ]
+    header = _table_line(TABLE_COLUMNS, widths)
+    ruler = "-" * len(header)  # as wide as the header: the free-text reasons may run on past it
+    period = f"since {report.since.isoformat()} (UTC)" if report.since else "all time"
+    lines = [
+        f"Card outcomes, {period}",
+        "",
+        header,
+        ruler,
+        *(_table_line(row, widths) for row in body),
+        ruler,
+        _table_line(total, widths),
+        "",
+        f"Feedback on unknown cards: {report.unknown_card_feedback}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "table": render_table,
+    "json": render_json,
+    "csv": render_csv,
+}
+FORMATS = tuple(RENDERERS)
+
+
+def _week_start(moment: datetime) -> date:
+    """The Monday (UTC) of the week ``moment`` falls in."""
+    day = moment.date()
+    return day - timedelta(days=day.weekday())
+
+
+class WeekPoint(NamedTuple):
+    """One rule's acceptance in one week: ``cards`` is how many cards had their latest feedback that week."""
+
+    week: date
+    rate: float
+    cards: int
+
+
+def weekly_acceptance(outcomes: Iterable[Outcome]) -> dict[str, list[WeekPoint]]:
+    """Per rule id, the weeks that had feedback, in order.
+
+    Versions are pooled so a rule keeps one line across releases; each card counts in the week of its
+    latest feedback.
+    """
+    weeks: dict[str, dict[date, RuleStats]] = defaultdict(dict)
+    for outcome in outcomes:
+        week = _week_start(outcome.outcome_at)
+        weeks[outcome.rule_id].setdefault(week, RuleStats(outcome.rule_id, "")).count(outcome)
+    return {
+        rule_id: [
+            WeekPoint(week, stats.acceptance_rate, stats.accepted + stats.overridden)
+            for week, stats in sorted(by_week.items())
+            if stats.acceptance_rate is not None
+        ]
+        for rule_id, by_week in sorted(weeks.items())
+    }
+
+
+def _tick_label(week: date, previous: date | None) -> str:
+    """Day and month; the year only where it starts or changes, to keep labels short enough not to collide."""
+    if previous is None or previous.year != week.year:
+        return f"{week:%d %b}\n{week.year}"
+    return f"{week:%d %b}"
+
+
+def _week_ticks(axes: Axes, series: dict[str, list[WeekPoint]]) -> None:
+    """Ticks on Mondays (at most about a dozen), so each label is exactly a bucket's "week starting" date."""
+    first = min(points[0].week for points in series.values())
+    last = max(points[-1].week for points in series.values())
+    count = (last - first).days // 7 + 1
+    step = -(-count // MAX_WEEK_TICKS)
+    ticks = [first + timedelta(weeks=index) for index in range(0, count, step)]
+    labels = [_tick_label(week, previous) for week, previous in zip(ticks, [None, *ticks], strict=False)]
+    axes.set_xticks([tick.toordinal() for tick in ticks], labels)
+
+
+def _weekly_line(points: list[WeekPoint]) -> tuple[list[int], list[float]]:
+    """x (day ordinals) and y (percent) for every week from the first to the last point; a week without
+    feedback is NaN, so the line breaks there instead of drawing a trend nobody measured."""
+    rates = {point.week: 100 * point.rate for point in points}
+    weeks = range(points[0].week.toordinal(), points[-1].week.toordinal() + 1, 7)
+    return list(weeks), [rates.get(date.fromordinal(day), math.nan) for day in weeks]
+
+
+def _plot_series(axes: Axes, series: dict[str, list[WeekPoint]]) -> None:
+    """One line per rule; markers differ as well as colours so the lines stay apart in grey print."""
+    for (rule_id, points), marker in zip(series.items(), itertools.cycle(MARKERS), strict=False):
+        cards = sum(point.cards for point in points)
+        x, y = _weekly_line(points)
+        label = f"{rule_id} ({cards} cards)"
+        axes.plot(x, y, marker=marker, markersize=7, linewidth=2, clip_on=False, label=label)
+    _week_ticks(axes, series)
+    axes.legend(title="Rule (cards with feedback)", loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+
+
+def _plot_empty(axes: Axes) -> None:
+    axes.set_xticks([])
+    axes.text(0.5, 0.5, "no feedback yet", transform=axes.transAxes, ha="center", va="center", fontsize=16)
+
+
+def write_plot(report: Report, path: Path) -> None:
+    """A PNG line chart of weekly acceptance per rule; drawn with Agg directly so no GUI is ever needed."""
+    figure = Figure(figsize=(10, 5), dpi=120, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    series = weekly_acceptance(report.outcomes)
+    if series:
+        _plot_series(axes, series)
+    else:
+        _plot_empty(axes)
+    period = f"since {report.since.isoformat()}" if report.since else "all time"
+    axes.set_title(f"Card acceptance rate by week ({period})", pad=12)
+    axes.set_xlabel("Week starting (Monday, UTC)")
+    axes.set_ylabel("Accepted / (accepted + overridden)")
+    axes.set_ylim(0, 100)
+    axes.yaxis.set_major_formatter(PercentFormatter(100))
+    axes.grid(alpha=0.3)
+    figure.supxlabel(CAPTION, x=0.01, ha="left", fontsize=8, color="dimgray")
+    figure.savefig(path, format="png")
+
+
+def run_report(database_url: str, fmt: str, since: date | None, plot: Path | None) -> str:
+    """Build the report (per rule: cards issued, accepted, overridden with reasons, suppressed) and return it
+    rendered as 'table' | 'json' | 'csv'; when plot is given, also write a PNG chart there."""
+    render = RENDERERS.get(fmt)
+    if render is None:
+        raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    report = asyncio.run(collect(database_url, since))
+    if plot is not None:
+        write_plot(report, plot)
+    return render(report)

@@ -1,0 +1,185 @@
+"""Reads and writes of card history, suppressions and feedback.
+
+Card history is written once per hook call in one transaction; suppression needs one indexed read per
+call. Feedback batches are atomic (all or nothing) and idempotent: each item's dedupe key is a hash of
+its service, card, outcome, reason and timestamp, so a redelivered batch is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from service.store.models import FeedbackEntry, IssuedCard, Suppression
+from service.wire import FeedbackItem
+
+
+@dataclass(frozen=True, slots=True)
+class CardRecord:
+    """What the history needs of one card: never its text, never a clinical value."""
+
+    card_uuid: str
+    rule_id: str
+    rule_version: str
+    indicator: str
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """The most severe recent override of a rule for a patient."""
+
+    rank: int
+    card_uuid: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    stored: int
+    duplicates: int
+    unknown_cards: tuple[str, ...]
+
+
+def _dedupe_key(service_id: str, item: FeedbackItem) -> str:
+    reason = item.overrideReason.reason if item.overrideReason and item.overrideReason.reason else None
+    parts = (
+        service_id,
+        item.card,
+        item.outcome,
+        item.outcomeTimestamp.isoformat(),
+        reason.system or "" if reason else "",
+        reason.code if reason else "",
+        ",".join(sorted(s.id for s in item.acceptedSuggestions or [])),
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _card_columns(card: CardRecord) -> dict[str, object]:
+    return {
+        "rule_id": card.rule_id,
+        "rule_version": card.rule_version,
+        "indicator": card.indicator,
+    }
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, hash_key: bytes) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._key = hash_key
+
+    def patient_key(self, patient_id: str) -> str:
+        """A keyed hash of the patient id (HMAC-SHA256): stable for suppression, useless without the key."""
+        return hmac.new(self._key, patient_id.encode(), hashlib.sha256).hexdigest()
+
+    async def recent_overrides(self, patient_key: str, windows: dict[str, datetime]) -> dict[str, Override]:
+        """Per rule: the highest-ranked card overridden with a reason since that rule's window start."""
+        if not windows:
+            return {}
+        with_reason = or_(
+            FeedbackEntry.override_reason_code.is_not(None), FeedbackEntry.has_comment.is_(True)
+        )
+        in_window = or_(
+            *(
+                and_(IssuedCard.rule_id == rule, FeedbackEntry.outcome_at >= since)
+                for rule, since in windows.items()
+            )
+        )
+        query = (
+            select(IssuedCard.rule_id, IssuedCard.rank, IssuedCard.card_uuid)
+            .join(FeedbackEntry, FeedbackEntry.card_uuid == IssuedCard.card_uuid)
+            .where(
+                IssuedCard.patient_key == patient_key,
+                FeedbackEntry.outcome == "overridden",
+                with_reason,
+                in_window,
+            )
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        found: dict[str, Override] = {}
+        for rule_id, rank, card_uuid in rows:
+            if rule_id not in found or rank > found[rule_id].rank:
+                found[rule_id] = Override(rank, card_uuid)
+        return found
+
+    async def record_call(
+        self,
+        service_id: str,
+        hook_instance: str,
+        patient_key: str,
+        issued: Sequence[CardRecord],
+        suppressed: Sequence[tuple[CardRecord, Override]],
+        now: datetime,
+    ) -> None:
+        """History of one hook call: the cards sent and the cards suppressed, in one transaction."""
+        if not issued and not suppressed:
+            return
+        common = {"service_id": service_id, "hook_instance": hook_instance, "patient_key": patient_key}
+        async with self._sessions.begin() as session:
+            session.add_all(
+                IssuedCard(**common, **_card_columns(c), rank=c.rank, card_uuid=c.card_uuid, issued_at=now)
+                for c in issued
+            )
+            session.add_all(
+                Suppression(**common, **_card_columns(c), overridden_card_uuid=o.card_uuid, suppressed_at=now)
+                for c, o in suppressed
+            )
+
+    async def store_feedback(
+        self, service_id: str, items: Sequence[FeedbackItem], now: datetime
+    ) -> FeedbackResult:
+        """Store a validated batch atomically; duplicates (same dedupe key) are skipped, not errors."""
+        keys = [_dedupe_key(service_id, item) for item in items]
+        async with self._sessions.begin() as session:
+            known = set(
+                (
+                    await session.execute(
+                        select(IssuedCard.card_uuid).where(IssuedCard.card_uuid.in_({i.card for i in items}))
+                    )
+                ).scalars()
+            )
+            rows = [
+                self._row(service_id, item, key, item.card in known, now)
+                for item, key in zip(items, keys, strict=True)
+            ]
+            insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+            statement = insert(FeedbackEntry).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            result = await session.execute(statement.returning(FeedbackEntry.dedupe_key), rows)
+            stored = len(result.all())
+        unknown = tuple(sorted({i.card for i in items} - known))
+        return FeedbackResult(stored=stored, duplicates=len(set(keys)) - stored, unknown_cards=unknown)
+
+    @staticmethod
+    def _row(service_id: str, item: FeedbackItem, key: str, known: bool, now: datetime) -> dict[str, object]:
+        reason = item.overrideReason.reason if item.overrideReason else None
+        return {
+            "dedupe_key": key,
+            "service_id": service_id,
+            "card_uuid": item.card,
+            "known_card": known,
+            "outcome": item.outcome,
+            "accepted_suggestions": len(item.acceptedSuggestions or []),
+            "override_reason_system": reason.system if reason else None,
+            "override_reason_code": reason.code if reason else None,
+            "has_comment": bool(item.overrideReason and item.overrideReason.userComment),
+            "outcome_at": item.outcomeTimestamp.astimezone(UTC),
+            "received_at": now,
+        }
+
+    async def counts(self) -> dict[str, int]:
+        """Row counts (for tests and the readiness view)."""
+        async with self._sessions() as session:
+            return {
+                model.__tablename__: int(
+                    (await session.execute(select(func.count()).select_from(model))).scalar_one()
+                )
+                for model in (IssuedCard, Suppression, FeedbackEntry)
+            }
