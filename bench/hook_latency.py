@@ -58,8 +58,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--observations", type=int, default=100)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument(
+        "--with-card", action="store_true", help="add a recent high calcium: every call issues a card"
+    )
     args = parser.parse_args()
     labs = observations(args.observations)
+    if args.with_card:
+        labs.append(fd.lab(fd.CALCIUM_MASS, 12.6, "mg/dL", days_ago=0.5, oid="high-ca"))
     fhir = FhirTestServer(token=secrets.token_urlsafe(16))
     try:
         fhir.load([fd.patient("p1"), *labs])
@@ -68,7 +73,8 @@ def main() -> None:
             prefetched = fd.request_body(prefetch=fd.full_prefetch("p1", labs))
             fallback = fd.request_body(fhir_server=fhir.base, token=fhir.token)
             timed(client, url, prefetched, 10)  # warm-up
-            print(f"patient with {args.observations} observations, sequential keep-alive calls")
+            cards = "a card (and a history write) per call" if args.with_card else "no card"
+            print(f"patient with {args.observations} observations, {cards}, sequential keep-alive calls")
             print(summary("full prefetch", timed(client, url, prefetched, args.calls)))
             print(summary("FHIR fallback", timed(client, url, fallback, max(args.calls // 4, 20))))
     finally:

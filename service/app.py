@@ -18,6 +18,7 @@ import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 
 from cards.catalog import calcinosis_service
 from service.auth import Verifier
@@ -110,7 +111,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}"
             )
         raw = await read_body(request, settings.max_body_bytes)
-        return _json(await call_hook(declaration, raw, request.app.state.deps))
+        outcome = await call_hook(declaration, raw, request.app.state.deps)
+        response = _json(outcome.body)
+        response.background = BackgroundTask(outcome.record)  # history is written after the response
+        return response
 
     @app.post("/cds-services/{service_id}/feedback", dependencies=[Depends(authenticate)])
     async def feedback(service_id: str, request: Request) -> Response:

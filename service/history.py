@@ -3,15 +3,17 @@
 A card is held back when a clinician overrode a card of the same rule for the same patient, with a reason
 (a coded reason or a comment), within the rule's window (``CDS_SUPPRESSION_DAYS``, per rule
 ``CDS_SUPPRESSION_DAYS_BY_RULE``; 0 turns it off) - unless the new card is more severe than the overridden
-one (higher rank: the evidence worsened). If the database cannot be read or written, the cards are sent
-anyway (over-alerting is safer than hiding advice) and the failure is logged and counted.
+one (higher rank: the evidence worsened). The suppression read is on the hook's path (one indexed query);
+the history write runs after the response has been sent, so its commit (fsync) does not delay the EHR. If
+the database cannot be read or written, the cards are sent anyway (over-alerting is safer than hiding
+advice) and the failure is logged and counted.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,15 +40,15 @@ class CardHistory:
         self._window_days = window_days
         self.counts: Counter[str] = Counter()
 
-    async def filter_and_record(
+    async def select(
         self,
         service_id: str,
         hook_instance: str,
         patient_id: str,
         advised: Sequence[AdvisedCard],
         now: datetime,
-    ) -> list[AdvisedCard]:
-        """The cards to send (in order), after recording them and any suppressed ones."""
+    ) -> tuple[list[AdvisedCard], Callable[[], Awaitable[None]]]:
+        """The cards to send (in order), and the history write to run once the response is on its way."""
         patient_key = self.store.patient_key(patient_id)
         windows = {
             a.rule_id: now - timedelta(days=days)
@@ -66,12 +68,6 @@ class CardHistory:
                 held.append((_record(card), override))
             else:
                 sent.append(card)
-        try:
-            await self.store.record_call(
-                service_id, hook_instance, patient_key, [_record(c) for c in sent], held, now
-            )
-        except SQLAlchemyError as exc:
-            self._failed("write", exc)
         self.counts["suppressed"] += len(held)
         self.counts["issued"] += len(sent)
         for record, override in held:
@@ -81,7 +77,16 @@ class CardHistory:
                 record.rule_id,
                 override.card_uuid,
             )
-        return sent
+
+        async def write() -> None:
+            try:
+                await self.store.record_call(
+                    service_id, hook_instance, patient_key, [_record(c) for c in sent], held, now
+                )
+            except SQLAlchemyError as exc:
+                self._failed("write", exc)
+
+        return sent, write
 
     def _failed(self, what: str, exc: SQLAlchemyError) -> None:
         self.counts[f"db-{what}-failed"] += 1

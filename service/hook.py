@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -72,8 +72,16 @@ def parse_model(model: type[M], data: Any, prefix: str = "") -> M:
         raise ServiceError(BAD_REQUEST, problems) from exc
 
 
-async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> dict[str, Any]:
-    """The CDS Hooks response body for one call of ``declaration``."""
+@dataclass(frozen=True, slots=True)
+class HookOutcome:
+    """The response body, and the card-history write to run after the response is sent."""
+
+    body: dict[str, Any]
+    record: Callable[[], Awaitable[None]]
+
+
+async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> HookOutcome:
+    """The CDS Hooks response for one call of ``declaration``."""
     started = time.perf_counter()
     request = parse_model(HookRequest, parse_json_object(raw))
     if request.hook != declaration.hook:
@@ -91,7 +99,7 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
     problems = [p for a in advised for p in card_problems(a.card)]
     if problems:
         raise OutboundCardError("; ".join(problems))
-    sent = await deps.history.filter_and_record(
+    sent, record = await deps.history.select(
         declaration.id, request.hookInstance, context.patientId, advised, now
     )
     response = HookResponse.model_validate({"cards": [a.card for a in sent]}).to_wire()
@@ -104,4 +112,4 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
         snapshot.ignored_counts(),
         (time.perf_counter() - started) * 1000,
     )
-    return response
+    return HookOutcome(response, record)

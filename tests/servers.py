@@ -98,7 +98,13 @@ class ServiceProcess:
                 time.sleep(0.05)
 
     def __exit__(self, *_: object) -> None:
-        self._proc.terminate()
+        if self._proc.poll() is None:
+            self._proc.terminate()
+        self._proc.wait(timeout=10)
+
+    def kill(self, sig: int) -> None:
+        """Send ``sig`` (e.g. SIGKILL: no shutdown, no flush) and wait for the process to end."""
+        self._proc.send_signal(sig)
         self._proc.wait(timeout=10)
 
 

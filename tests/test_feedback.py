@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +45,16 @@ def rows(database_url: str, table: str, where: str = "") -> list[dict[str, Any]]
             await engine.dispose()
 
     return asyncio.run(query())
+
+
+def history_rows(database_url: str, table: str, count: int) -> list[dict[str, Any]]:
+    """Rows of a history table once ``count`` are there: the service writes history after responding."""
+    deadline = time.monotonic() + 5
+    found = rows(database_url, table)
+    while len(found) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+        found = rows(database_url, table)
+    return found
 
 
 @pytest.fixture
@@ -185,7 +196,7 @@ def test_issued_cards_are_recorded_without_patient_id_or_values(
     service: RunningService, client: httpx.Client, database_url: str
 ) -> None:
     cards = hook(client, service, high_calcium(12.34))
-    history = rows(database_url, "card_history")
+    history = history_rows(database_url, "card_history", 1)
     assert [(r["card_uuid"], r["rule_id"], r["indicator"]) for r in history] == [
         (cards[0]["uuid"], "metastatic-calcification", "warning")
     ]
@@ -203,7 +214,7 @@ def test_override_with_reason_suppresses_until_the_window_ends(
     assert client.post(service.url + FEEDBACK, json=feedback).json()["stored"] == 1
     clock.now += timedelta(days=1)
     assert hook(client, service, high_calcium(12.4)) == []
-    suppressions = rows(database_url, "suppressions")
+    suppressions = history_rows(database_url, "suppressions", 1)
     assert [(r["rule_id"], r["overridden_card_uuid"]) for r in suppressions] == [
         ("metastatic-calcification", card["uuid"])
     ]

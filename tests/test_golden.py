@@ -127,7 +127,9 @@ def answer(raw: bytes) -> dict[str, Any]:
                     lambda: NOW,
                     history,
                 )
-                return await call_hook(declaration(), raw, deps)
+                outcome = await call_hook(declaration(), raw, deps)
+                await outcome.record()
+                return outcome.body
         finally:
             await engine.dispose()
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -102,8 +102,8 @@ class Store:
                 in_window,
             )
         )
-        async with self._sessions() as session:
-            rows = (await session.execute(query)).all()
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
         found: dict[str, Override] = {}
         for rule_id, rank, card_uuid in rows:
             if rule_id not in found or rank > found[rule_id].rank:
@@ -123,15 +123,19 @@ class Store:
         if not issued and not suppressed:
             return
         common = {"service_id": service_id, "hook_instance": hook_instance, "patient_key": patient_key}
-        async with self._sessions.begin() as session:
-            session.add_all(
-                IssuedCard(**common, **_card_columns(c), rank=c.rank, card_uuid=c.card_uuid, issued_at=now)
-                for c in issued
-            )
-            session.add_all(
-                Suppression(**common, **_card_columns(c), overridden_card_uuid=o.card_uuid, suppressed_at=now)
-                for c, o in suppressed
-            )
+        async with self.engine.begin() as connection:
+            if issued:
+                cards = [
+                    {**common, **_card_columns(c), "rank": c.rank, "card_uuid": c.card_uuid, "issued_at": now}
+                    for c in issued
+                ]
+                await connection.execute(insert(IssuedCard), cards)
+            if suppressed:
+                held = [
+                    {**common, **_card_columns(c), "overridden_card_uuid": o.card_uuid, "suppressed_at": now}
+                    for c, o in suppressed
+                ]
+                await connection.execute(insert(Suppression), held)
 
     async def store_feedback(
         self, service_id: str, items: Sequence[FeedbackItem], now: datetime
