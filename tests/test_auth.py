@@ -49,6 +49,11 @@ def call(client: httpx.Client, service: RunningService, authorization: str | Non
     return client.post(service.url + SERVICE_PATH, json=body, headers=headers)
 
 
+def signed_by(key: jt.SigningKey, service: RunningService) -> str:
+    """A valid Authorization header for the hook of ``service``, signed by ``key``."""
+    return "Bearer " + jt.token(key, jt.claims(service.url + SERVICE_PATH))
+
+
 def assert_rejected(response: httpx.Response) -> None:
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
@@ -165,20 +170,9 @@ def test_unknown_kid_refreshes_the_key_set_at_most_once_per_interval(
             trusted_issuers={jt.ISSUER: {"jwks_url": issuer_keys.url}},
             jwks_refresh_interval_s=60,
         )
-        assert (
-            call(
-                client, service, "Bearer " + jt.token(keys.ec, jt.claims(service.url + SERVICE_PATH))
-            ).status_code
-            == 200
-        )
+        assert call(client, service, signed_by(keys.ec, service)).status_code == 200
         for _ in range(3):
-            assert_rejected(
-                call(
-                    client,
-                    service,
-                    "Bearer " + jt.token(keys.stranger, jt.claims(service.url + SERVICE_PATH)),
-                )
-            )
+            assert_rejected(call(client, service, signed_by(keys.stranger, service)))
         assert issuer_keys.hits == 1  # the first fetch; the unknown kid is inside the refresh interval
 
 
@@ -191,19 +185,9 @@ def test_key_rotation_is_picked_up_after_the_interval(
             trusted_issuers={jt.ISSUER: {"jwks_url": issuer_keys.url}},
             jwks_refresh_interval_s=0,
         )
-        assert (
-            call(
-                client, service, "Bearer " + jt.token(keys.ec, jt.claims(service.url + SERVICE_PATH))
-            ).status_code
-            == 200
-        )
+        assert call(client, service, signed_by(keys.ec, service)).status_code == 200
         issuer_keys.document = jt.jwks(keys.ec, keys.stranger)
-        assert (
-            call(
-                client, service, "Bearer " + jt.token(keys.stranger, jt.claims(service.url + SERVICE_PATH))
-            ).status_code
-            == 200
-        )
+        assert call(client, service, signed_by(keys.stranger, service)).status_code == 200
         assert issuer_keys.hits == 2
 
 
