@@ -29,6 +29,8 @@ from service.history import CardHistory
 from service.hook import HookDeps, call_hook
 from service.http_errors import install_error_handlers
 from service.jwks import KeySets
+from service.metrics import Metrics
+from service.observability import RequestObserver
 from service.openapi import HOOK_BODY, install_openapi
 from service.outbound import Allowlist
 from service.registry import Registry
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     knowledge = load_knowledge()
     registry = Registry([calcinosis_service(knowledge)])
     allowlist = Allowlist.from_entries(settings.fhir_server_allowlist)
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,16 +74,18 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             replay = replay_cache(settings.redis_url)
             keys = KeySets(http, settings.jwks_refresh_interval_s, settings.jwks_timeout_s)
             app.state.verifier = Verifier(
-                settings.trusted_issuers, keys, replay, settings.jwt_leeway_s, settings.requires_auth
+                settings.trusted_issuers, keys, replay, settings.jwt_leeway_s, settings.requires_auth, metrics
             )
             app.state.public_base_url = str(settings.public_base_url) if settings.public_base_url else None
             engine = create_engine(settings.database_url)
             try:
                 await ensure_schema(engine, settings.migrates_on_start)
                 store = Store(engine, settings.hash_key())
-                history = CardHistory(store, settings.suppression_window_days)
+                history = CardHistory(store, settings.suppression_window_days, metrics)
                 app.state.store = store
-                app.state.deps = HookDeps(FetchDeps(settings, allowlist, http), knowledge, clock, history)
+                app.state.deps = HookDeps(
+                    FetchDeps(settings, allowlist, http, metrics), knowledge, clock, history
+                )
                 yield
             finally:
                 await replay.close()
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
 
     app = FastAPI(title="calcinosis-cds", version="0.1.0", lifespan=lifespan)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestObserver, metrics=metrics)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allow_origins,
@@ -125,6 +131,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             )
         raw = await read_body(request, settings.max_body_bytes)
         return _json(await receive_feedback(request.app.state.store, service_id, raw, clock()))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        """Prometheus metrics: counts and latencies only."""
+        return Response(metrics.render(), media_type=metrics.content_type)
 
     @app.get("/healthz")
     async def healthz() -> Response:

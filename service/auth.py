@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 
 from service.jwks import KeySets
+from service.metrics import Metrics
 from service.replay import ReplayCache
 from service.trust import AuthError, IssuerTrust
 
@@ -44,12 +45,14 @@ class Verifier:
         replay: ReplayCache,
         leeway_s: float,
         required: bool,
+        metrics: Metrics,
     ) -> None:
         self._issuers = issuers
         self._keys = keys
         self._replay = replay
         self._leeway = leeway_s
         self.required = required
+        self._metrics = metrics
         self.rejections: Counter[str] = Counter()
 
     async def check(self, authorization: str | None, audience: str) -> dict[str, Any] | None:
@@ -66,6 +69,7 @@ class Verifier:
             return await self._verify(token, header, claims, audience)
         except AuthError as err:
             self.rejections[err.reason] += 1
+            self._metrics.auth_rejections.labels(err.reason).inc()
             log.warning(
                 "token rejected reason=%s iss=%s kid=%s jti=%s rejections=%d",
                 err.reason,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.app import create_app
+from service.observability import configure_json_logging
 from service.settings import Settings
 from service.store.engine import create_engine
 from service.store.schema import SchemaBehindError, ensure_schema
@@ -61,11 +61,12 @@ async def _schema(settings: Settings, migrate: bool) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_json_logging(args.log_level)
     asyncio.run(_schema(settings, settings.migrates_on_start))
-    # server_header=False: no "server: uvicorn" banner in responses.
+    # server_header=False: no "server: uvicorn" banner; log_config=None: uvicorn logs through our handler.
+    app = create_app(settings)
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level=args.log_level, server_header=False
+        app, host=args.host, port=args.port, log_level=args.log_level, server_header=False, log_config=None
     )
     return 0
 

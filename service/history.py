@@ -12,13 +12,13 @@ advice) and the failure is logged and counted.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from cards.catalog import AdvisedCard
+from service.metrics import Metrics
 from service.store.repository import CardRecord, Override, Store
 
 log = logging.getLogger("calcinosis_cds.history")
@@ -35,10 +35,10 @@ def _record(advised: AdvisedCard) -> CardRecord:
 
 
 class CardHistory:
-    def __init__(self, store: Store, window_days: Callable[[str], int]) -> None:
+    def __init__(self, store: Store, window_days: Callable[[str], int], metrics: Metrics) -> None:
         self.store = store
         self._window_days = window_days
-        self.counts: Counter[str] = Counter()
+        self._metrics = metrics
 
     async def select(
         self,
@@ -68,9 +68,10 @@ class CardHistory:
                 held.append((_record(card), override))
             else:
                 sent.append(card)
-        self.counts["suppressed"] += len(held)
-        self.counts["issued"] += len(sent)
+        for card in sent:
+            self._metrics.cards.labels(card.rule_id, str(card.card["indicator"])).inc()
         for record, override in held:
+            self._metrics.suppressions.labels(record.rule_id).inc()
             log.info(
                 "suppressed hookInstance=%s rule=%s overridden_card=%s",
                 hook_instance,
@@ -89,5 +90,5 @@ class CardHistory:
         return sent, write
 
     def _failed(self, what: str, exc: SQLAlchemyError) -> None:
-        self.counts[f"db-{what}-failed"] += 1
+        self._metrics.storage_failures.labels(what).inc()
         log.error("card history %s failed error=%s; cards are sent unfiltered", what, type(exc).__name__)

@@ -19,6 +19,7 @@ import httpx
 
 from service.errors import ErrorCode, Problem, ServiceError
 from service.fhir_client import FhirClient, FhirFetchError
+from service.metrics import Metrics
 from service.outbound import Allowlist
 from service.prefetch import PrefetchState, classify, render_template, token_values
 from service.settings import Settings
@@ -33,6 +34,7 @@ class FetchDeps:
     settings: Settings
     allowlist: Allowlist
     http: httpx.AsyncClient
+    metrics: Metrics
 
 
 class _KeyFailedError(Exception):
@@ -134,7 +136,11 @@ async def resolve_prefetch(
         fetched = await _fetch_all(client, queries, settings.hook_budget_s)
     except FetchFailedError as err:
         log.warning("fetch failed hookInstance=%s reasons=%s", request.hookInstance, err)
+        for failure in err.failures.values():
+            deps.metrics.fhir_failures.labels(failure.reason).inc()
         raise _unavailable(err.failures) from err
+    finally:
+        deps.metrics.fhir_latency.observe(time.perf_counter() - started)
     log.info(
         "fetched hookInstance=%s keys=%d ms=%.1f",
         request.hookInstance,

@@ -75,15 +75,19 @@ class RunningService:
 class ServiceProcess:
     """``calcinosis-cds serve`` as a child process, as it runs in production (benchmarks, CLI tests)."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, log_file: Path | None = None, log_level: str = "warning"
+    ) -> None:
         sock = loopback_socket()
         port = sock.getsockname()[1]
         sock.close()
         self.url = f"http://127.0.0.1:{port}"
         script = Path(sys.executable).parent / "calcinosis-cds"
-        command = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        command = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
         database = {"CDS_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp(prefix='cds-')}/cds.db"}
-        self._proc = subprocess.Popen(command, env={**os.environ, **database, **(env or {})})
+        self._log = log_file.open("w") if log_file else None
+        environment = {**os.environ, **database, **(env or {})}
+        self._proc = subprocess.Popen(command, env=environment, stderr=self._log, stdout=self._log)
 
     def __enter__(self) -> ServiceProcess:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -101,6 +105,8 @@ class ServiceProcess:
         if self._proc.poll() is None:
             self._proc.terminate()
         self._proc.wait(timeout=10)
+        if self._log:
+            self._log.close()
 
     def kill(self, sig: int) -> None:
         """Send ``sig`` (e.g. SIGKILL: no shutdown, no flush) and wait for the process to end."""

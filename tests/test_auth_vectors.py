@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from service.auth import Verifier
 from service.jwks import KeySets
+from service.metrics import Metrics
 from service.replay import MemoryReplayCache
 from service.settings import Environment, Settings
 from service.trust import SANDBOX_ISSUER, AuthError, IssuerTrust
@@ -35,7 +36,8 @@ def test_the_spec_example_signature_verifies_with_its_published_key() -> None:
 def _verify(trust: IssuerTrust, token: str, audience: str) -> None:
     async def run() -> None:
         async with httpx.AsyncClient() as http:
-            verifier = Verifier({EXAMPLE_ISSUER: trust}, KeySets(http, 60, 1), MemoryReplayCache(), 30, True)
+            keys = KeySets(http, 60, 1)
+            verifier = Verifier({EXAMPLE_ISSUER: trust}, keys, MemoryReplayCache(), 30, True, Metrics())
             await verifier.check("Bearer " + token, audience)
 
     asyncio.run(run())

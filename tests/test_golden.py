@@ -29,6 +29,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from cards.catalog import ServiceDeclaration, calcinosis_service
 from service.history import CardHistory
 from service.hook import HookDeps, call_hook
+from service.metrics import Metrics
 from service.outbound import Allowlist
 from service.registry import Registry
 from service.resolve import FetchDeps
@@ -117,12 +118,17 @@ def answer(raw: bytes) -> dict[str, Any]:
         engine = create_engine(f"sqlite:///{HISTORY_DB}")
         try:
             await ensure_schema(engine, auto_migrate=True)
-            history = CardHistory(Store(engine, settings.hash_key()), settings.suppression_window_days)
+            metrics = Metrics()
+            history = CardHistory(
+                Store(engine, settings.hash_key()), settings.suppression_window_days, metrics
+            )
             async with httpx.AsyncClient(
                 transport=httpx.MockTransport(_refuse), follow_redirects=False
             ) as http:
                 deps = HookDeps(
-                    FetchDeps(settings, Allowlist.from_entries(settings.fhir_server_allowlist), http),
+                    FetchDeps(
+                        settings, Allowlist.from_entries(settings.fhir_server_allowlist), http, metrics
+                    ),
                     load_knowledge(),
                     lambda: NOW,
                     history,
