@@ -3,13 +3,17 @@
 * ``serve [--host H] [--port P]``: the HTTP service (settings from ``CDS_*`` environment variables);
 * ``migrate``: bring the database (``CDS_DATABASE_URL``) to the current schema;
 * ``report [--format table|json|csv] [--since YYYY-MM-DD] [--plot FILE.png]``: cards issued, accepted,
-  overridden (with reasons) and suppressed, per rule.
+  overridden (with reasons) and suppressed, per rule;
+* ``load-demo --fhir-server URL [--token T] [--wait S]``: the demo patients into any FHIR R4 server;
+* ``check --fhir-server URL --patient ID [--service-url URL] [--json] [--no-prefetch]``: play the EHR.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -20,7 +24,9 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.app import create_app
+from service.check import check, render
 from service.observability import configure_json_logging
+from service.sandbox import SandboxError, load_demo
 from service.settings import Settings
 from service.store.engine import create_engine
 from service.store.schema import SchemaBehindError, ensure_schema
@@ -44,6 +50,23 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", default="table", choices=["table", "json", "csv"])
     report.add_argument("--since", type=date.fromisoformat, help="only from this date (YYYY-MM-DD, UTC)")
     report.add_argument("--plot", type=Path, help="also write a PNG chart of acceptance over time")
+    load = commands.add_parser(
+        "load-demo", help="load the demo patients into a FHIR R4 server (PUT, idempotent)"
+    )
+    load.add_argument("--fhir-server", required=True, help="FHIR base URL, e.g. http://localhost:8090/fhir")
+    load.add_argument("--token", help="bearer token for the FHIR server")
+    load.add_argument(
+        "--wait", type=float, default=0, help="seconds to wait for the server to answer (default 0)"
+    )
+    check = commands.add_parser("check", help="play the EHR: call the hook for a patient and show the cards")
+    check.add_argument("--fhir-server", required=True, help="FHIR base URL holding the patient")
+    check.add_argument("--patient", required=True, help="Patient id, e.g. demo-crest")
+    check.add_argument("--service-url", help="a running service (default: this code, in-process)")
+    check.add_argument("--token", help="bearer token for the FHIR server (also passed as fhirAuthorization)")
+    check.add_argument("--json", action="store_true", help="print the raw CDS Hooks response")
+    check.add_argument(
+        "--no-prefetch", action="store_true", help="send no prefetch: the service fetches itself"
+    )
     return parser
 
 
@@ -78,12 +101,36 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _load_demo(args: argparse.Namespace) -> int:
+    count = asyncio.run(load_demo(args.fhir_server, args.token, args.wait))
+    print(f"calcinosis-cds: loaded {count} demo patients into {args.fhir_server}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    response = asyncio.run(
+        check(args.fhir_server, args.patient, args.service_url, args.token, not args.no_prefetch)
+    )
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    print(json.dumps(response, indent=2, ensure_ascii=False) if args.json else render(response, color))
+    return 0
+
+
+SANDBOX_COMMANDS = {"load-demo": _load_demo, "check": _check}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()
     except ValidationError as exc:
         return _fail(f"refusing to start, invalid settings:\n{exc}")
+    if args.command in SANDBOX_COMMANDS:
+        try:
+            return SANDBOX_COMMANDS[args.command](args)
+        except SandboxError as exc:
+            print(f"calcinosis-cds: {exc}", file=sys.stderr)
+            return 1
     try:
         if args.command == "serve":
             return _serve(args, settings)

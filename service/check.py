@@ -1,0 +1,139 @@
+"""``calcinosis-cds check``: play the EHR for one patient and show the cards.
+
+Builds the ``patient-view`` request, runs the service's own prefetch templates against the FHIR server
+(as an EHR would; ``--no-prefetch`` leaves that to the service's FHIR fallback), calls the service (a
+running one at ``--service-url``, else this code in-process on a throw-away database) and prints the
+cards: indicator, summary, the detail with its evidence table, suggestions and links - or the raw JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from service.fhir_client import FhirClient, FhirFetchError
+from service.prefetch import render_template, token_values
+from service.sandbox import SandboxError, outcome_text
+from service.settings import Settings
+
+COLORS = {"info": "\033[34m", "warning": "\033[33m", "critical": "\033[31m"}
+BOLD, RESET = "\033[1m", "\033[0m"
+FETCH_TIMEOUT_S = 30.0
+MAX_PAGES = 50
+MAX_BYTES = 64 * 1024 * 1024
+USER = "Practitioner/calcinosis-cds-check"
+
+
+@asynccontextmanager
+async def _service(service_url: str | None) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A client for a running service, or for this code in-process (with its start-up and shut-down)."""
+    if service_url:
+        async with httpx.AsyncClient(timeout=60) as client:
+            yield client, service_url.rstrip("/")
+        return
+    from service.app import create_app  # only the in-process mode needs the whole app
+
+    with tempfile.TemporaryDirectory(prefix="cds-check-") as folder:
+        app = create_app(Settings(database_url=f"sqlite:///{folder}/check.db"))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, timeout=60) as client:
+                yield client, "http://in-process"
+
+
+async def _prefetch(
+    templates: dict[str, str], context: dict[str, str], fhir: str, token: str | None
+) -> dict[str, Any]:
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        client = FhirClient(
+            http, fhir, token, deadline=time.monotonic() + 120, per_call_timeout=FETCH_TIMEOUT_S,
+            page_size=1000, max_pages=MAX_PAGES, max_response_bytes=MAX_BYTES,
+        )  # fmt: skip
+        values: dict[str, Any] = {}
+        for key, template in templates.items():
+            try:
+                values[key] = await client.fetch(render_template(template, token_values(context)))
+            except FhirFetchError as exc:
+                raise SandboxError(f"prefetch {key!r} from {fhir} failed: {exc.reason} ({exc})") from exc
+        return values
+
+
+async def check(
+    fhir: str, patient_id: str, service_url: str | None, token: str | None, prefetch: bool
+) -> dict[str, Any]:
+    """The service's response for ``patient_id`` (raises ``SandboxError`` with a clear message)."""
+    async with _service(service_url) as (client, base):
+        discovery = await client.get(f"{base}/cds-services")
+        if discovery.status_code != httpx.codes.OK:
+            raise SandboxError(
+                f"discovery at {base} answered HTTP {discovery.status_code}: {outcome_text(discovery)}"
+            )
+        service = next(s for s in discovery.json()["services"] if s["hook"] == "patient-view")
+        context = {"userId": USER, "patientId": patient_id}
+        body: dict[str, Any] = {
+            "hook": "patient-view",
+            "hookInstance": str(uuid.uuid4()),
+            "fhirServer": fhir,
+            "context": context,
+        }
+        if token:
+            body["fhirAuthorization"] = {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "patient/*.read",
+                "subject": "calcinosis-cds-check",
+            }
+        if prefetch:
+            body["prefetch"] = await _prefetch(service.get("prefetch", {}), context, fhir, token)
+        response = await client.post(f"{base}/cds-services/{service['id']}", json=body)
+        if response.status_code != httpx.codes.OK:
+            raise SandboxError(f"the service answered HTTP {response.status_code}: {outcome_text(response)}")
+        answer: dict[str, Any] = response.json()
+        return answer
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{RESET}" if color else text
+
+
+def render(response: dict[str, Any], color: bool) -> str:
+    """The cards as a terminal reads them."""
+    cards = response.get("cards", [])
+    if not cards:
+        return "No cards: nothing to say for this patient."
+    blocks = []
+    for i, card in enumerate(cards, start=1):
+        indicator = str(card.get("indicator", "info"))
+        lines = [
+            f"{i}. "
+            + _paint(f"[{indicator.upper()}]", COLORS.get(indicator, ""), color)
+            + " "
+            + _paint(card["summary"], BOLD, color),
+            "",
+            re.sub(r"\*\*(.+?)\*\*", lambda m: _paint(m.group(1), BOLD, color), str(card.get("detail", ""))),
+        ]
+        suggestions = card.get("suggestions", [])
+        if suggestions:
+            lines += [
+                "",
+                _paint("Suggestions (draft orders):", BOLD, color),
+                *(f"  - {s['label']}" for s in suggestions),
+            ]
+        links = card.get("links", [])
+        if links:
+            lines += [
+                "",
+                _paint("Links:", BOLD, color),
+                *(f"  - {link['label']}: {link['url']}" for link in links),
+            ]
+        lines += ["", f"Source: {card['source']['label']}"]
+        blocks.append("\n".join(lines))
+    return ("\n\n" + "-" * 72 + "\n\n").join(blocks)

@@ -1,0 +1,118 @@
+"""The developer sandbox over real parts: load-demo into the Medplum FHIR server, then check every demo patient
+(playing the EHR, in-process and against a running service, with and without prefetch)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.demo import demo_patients
+from tests.servers import FhirTestServer, ServiceProcess, loopback_socket
+
+SCRIPT = Path(sys.executable).parent / "calcinosis-cds"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=180, check=False, env=env)
+
+
+@pytest.fixture
+def loaded(fhir: FhirTestServer) -> FhirTestServer:
+    result = run("load-demo", "--fhir-server", fhir.base, "--token", fhir.token)
+    assert result.returncode == 0, result.stderr
+    assert f"loaded {len(demo_patients())} demo patients" in result.stdout
+    assert (
+        f"{len(demo_patients())}/{len(demo_patients())}" in result.stderr
+    )  # the progress bar reached the end
+    return fhir
+
+
+def outline(response: dict[str, object]) -> list[tuple[str, str]]:
+    cards = response["cards"]
+    assert isinstance(cards, list)
+    return [(c["source"]["topic"]["code"], c["indicator"]) for c in cards]
+
+
+def test_load_demo_is_idempotent(loaded: FhirTestServer) -> None:
+    patients = loaded.admin.get("/fhir/Patient", params={"_count": 100}).json()["total"]
+    again = run("load-demo", "--fhir-server", loaded.base, "--token", loaded.token)
+    assert again.returncode == 0, again.stderr
+    assert (
+        loaded.admin.get("/fhir/Patient", params={"_count": 100}).json()["total"]
+        == patients
+        == len(demo_patients())
+    )
+
+
+@pytest.mark.parametrize("patient", demo_patients(), ids=lambda p: p.id)
+def test_every_demo_patient_gives_its_documented_cards(loaded: FhirTestServer, patient: object) -> None:
+    result = run(
+        "check", "--fhir-server", loaded.base, "--token", loaded.token, "--patient", patient.id, "--json"
+    )  # type: ignore[attr-defined]
+    assert result.returncode == 0, result.stderr
+    assert outline(json.loads(result.stdout)) == list(patient.expected_cards)  # type: ignore[attr-defined]
+
+
+def test_check_against_a_running_service_with_and_without_prefetch(loaded: FhirTestServer) -> None:
+    with ServiceProcess() as service:
+        for extra in ([], ["--no-prefetch"]):
+            args = [
+                "check",
+                "--fhir-server",
+                loaded.base,
+                "--token",
+                loaded.token,
+                "--patient",
+                "demo-calciphylaxis",
+            ]
+            result = run(*args, "--service-url", service.url, "--json", *extra)
+            assert result.returncode == 0, result.stderr
+            assert outline(json.loads(result.stdout)) == [
+                ("metastatic-calcification", "warning"),
+                ("calciphylaxis-risk", "warning"),
+            ]
+
+
+def test_check_prints_cards_readably(loaded: FhirTestServer) -> None:
+    result = run("check", "--fhir-server", loaded.base, "--token", loaded.token, "--patient", "demo-severe")
+    assert result.returncode == 0, result.stderr
+    assert "1. [CRITICAL] Severe hypercalcemia (corrected Ca 14.76 mg/dL)" in result.stdout
+    assert "| Evidence | Reported |" in result.stdout
+    assert "Suggestions (draft orders):" in result.stdout
+    assert "\033[" not in result.stdout  # NO_COLOR
+
+
+def test_check_of_a_healthy_patient_says_so(loaded: FhirTestServer) -> None:
+    result = run("check", "--fhir-server", loaded.base, "--token", loaded.token, "--patient", "demo-healthy")
+    assert (result.returncode, result.stdout.strip()) == (0, "No cards: nothing to say for this patient.")
+
+
+def test_load_demo_reports_a_refusing_server_clearly(fhir: FhirTestServer) -> None:
+    result = run("load-demo", "--fhir-server", fhir.base, "--token", "wrong-token")
+    assert result.returncode == 1
+    assert "not answering (HTTP 401" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_load_demo_reports_an_absent_server_clearly() -> None:
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    result = run("load-demo", "--fhir-server", f"http://127.0.0.1:{port}/fhir")
+    assert result.returncode == 1
+    assert "is not answering (ConnectError)" in result.stderr
+
+
+def test_check_of_an_unknown_patient_is_a_clear_error(loaded: FhirTestServer) -> None:
+    result = run(
+        "check", "--fhir-server", loaded.base, "--token", loaded.token, "--patient", "no-such-patient"
+    )
+    assert result.returncode == 1
+    assert "prefetch 'patient'" in result.stderr
+    assert "fhir-not-found" in result.stderr
