@@ -33,6 +33,7 @@ from service.metrics import Metrics
 from service.observability import RequestObserver
 from service.openapi import HOOK_BODY, install_openapi
 from service.outbound import Allowlist
+from service.preview import install_preview
 from service.registry import Registry
 from service.replay import replay_cache
 from service.resolve import FetchDeps
@@ -146,5 +147,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         ready = getattr(request.app.state, "deps", None) is not None
         return _json({"status": "ready" if ready else "starting"}, 200 if ready else 503)
 
+    install_preview(app, settings)
     install_openapi(app, registry.ids)
     return app

@@ -54,7 +54,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *API_HEADERS]
+                # A route that sets its own (e.g. the preview page's CSP) keeps it; every other gets ours.
+                headers = message.get("headers", [])
+                present = {bytes(name).lower() for name, _ in headers}
+                message["headers"] = [*headers, *(h for h in API_HEADERS if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,5 +1,5 @@
-"""The developer sandbox over real parts: load-demo into the Medplum FHIR server, then check every demo patient
-(playing the EHR, in-process and against a running service, with and without prefetch)."""
+"""The developer sandbox over real parts: load-demo into the Medplum FHIR server, then check every demo
+patient (playing the EHR, in-process and against a running service, with and without prefetch)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,122 @@
+"""The card preview page (development only): pick a demo patient, see its cards as an EHR side panel would.
+
+``install_preview(app, settings)`` adds, outside production and outside the OpenAPI document:
+
+- ``GET /preview``: the page (``preview_page/index.html``), with its assets under ``/preview/assets/``;
+- ``GET /preview/api/patients``: the demo patients (``service.demo``): id, title, description;
+- ``POST /preview/api/cards/{patient_id}``: builds the ``patient-view`` request an EHR would send for that
+  demo patient (its full prefetch, dates relative to now) and answers it exactly as the hook does
+  (``service.hook.call_hook``, card history written after the response).
+
+The page's files are read once, here; nothing is fetched from elsewhere. Its responses carry their own
+security headers with a Content-Security-Policy that lets the page load its own script and style and call
+its own API, nothing else (``PREVIEW_CSP``); ``service.security`` must leave ``/preview`` to them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from starlette.background import BackgroundTask
+
+from cards.catalog import calcinosis_service
+from service.demo import bundle, demo_patients, prefetch
+from service.errors import ErrorCode, ServiceError
+from service.hook import call_hook
+from service.settings import Environment, Settings
+from terminology.knowledge import load_knowledge
+
+PAGE_DIR = Path(__file__).parent / "preview_page"
+PREFIX = "/preview"
+PREVIEW_USER = "Practitioner/preview"
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+# Own script, style and API only: no inline code, no other origin, no framing, no forms, no <base>.
+PREVIEW_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+PREVIEW_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+    "content-security-policy": PREVIEW_CSP,
+}
+
+
+def _response(body: bytes, media_type: str, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type=media_type, headers=PREVIEW_HEADERS)
+
+
+def _not_found(message: str) -> ServiceError:
+    return ServiceError.single(404, ErrorCode.NOT_FOUND, message).with_headers(dict(PREVIEW_HEADERS))
+
+
+def _read_page() -> dict[str, tuple[bytes, str]]:
+    """Every file of the page by name, with its media type (only the types above are served)."""
+    return {
+        path.name: (path.read_bytes(), MEDIA_TYPES[path.suffix])
+        for path in sorted(PAGE_DIR.glob("*"))
+        if path.is_file() and path.suffix in MEDIA_TYPES
+    }
+
+
+def patient_view_request(patient_id: str, values: dict[str, object]) -> dict[str, object]:
+    """The ``patient-view`` request body an EHR would send, with the given prefetch."""
+    return {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": PREVIEW_USER, "patientId": patient_id},
+        "prefetch": values,
+    }
+
+
+def install_preview(app: FastAPI, settings: Settings) -> None:
+    """Add the preview page and its API to ``app``; registers nothing in production."""
+    if settings.environment is Environment.PRODUCTION:
+        return
+    declaration = calcinosis_service(load_knowledge())  # the same declaration the hook's registry holds
+    files = _read_page()
+    if "index.html" not in files:
+        raise RuntimeError(f"the preview page is missing from {PAGE_DIR} (package data not installed?)")
+    index, _ = files.pop("index.html")
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+    @router.get("")
+    async def page() -> Response:
+        return _response(index, MEDIA_TYPES[".html"])
+
+    @router.get("/assets/{name}")
+    async def asset(name: str) -> Response:
+        if name not in files:
+            raise _not_found(f"no preview asset {name!r}")
+        body, media_type = files[name]
+        return _response(body, media_type)
+
+    @router.get("/api/patients")
+    async def patients() -> Response:
+        listed = [{"id": p.id, "title": p.title, "description": p.description} for p in demo_patients()]
+        return _response(orjson.dumps(listed), "application/json")
+
+    @router.post("/api/cards/{patient_id}")
+    async def cards(patient_id: str, request: Request) -> Response:
+        if patient_id not in {p.id for p in demo_patients()}:
+            raise _not_found(f"no demo patient {patient_id!r}")
+        deps = request.app.state.deps
+        values = prefetch(bundle(patient_id, deps.clock()))
+        raw = orjson.dumps(patient_view_request(patient_id, values))
+        outcome = await call_hook(declaration, raw, deps)
+        response = _response(orjson.dumps(outcome.body), "application/json")
+        response.background = BackgroundTask(outcome.record)  # history is written after the response
+        return response
+
+    app.include_router(router)
