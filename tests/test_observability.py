@@ -74,3 +74,14 @@ def test_json_logs_carry_no_patient_data_or_token(tmp_path: Path) -> None:
     everything = log_file.read_text()
     for name, canary in canaries.items():
         assert canary not in everything, name
+
+
+def test_openapi_docs_are_served(service: RunningService, client: httpx.Client) -> None:
+    docs = client.get(service.url + "/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
+    assert "content-security-policy" not in docs.headers  # the docs page loads its own scripts
+    schema = client.get(service.url + "/openapi.json").json()
+    assert {"/cds-services", "/cds-services/{service_id}", "/cds-services/{service_id}/feedback"} <= set(
+        schema["paths"]
+    )
