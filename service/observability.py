@@ -70,6 +70,15 @@ class RequestObserver:
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                endpoint = str(getattr(scope.get("route"), "path", "unmatched"))
+                self.metrics.requests.labels(endpoint, scope.get("method", ""), str(status)).inc()
+                self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
 
         async def observe(message: Message) -> None:
             nonlocal status
@@ -77,11 +86,11 @@ class RequestObserver:
                 status = int(message["status"])
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()  # the response is out: background work after it is not the caller's latency
 
         try:
             await self.app(scope, receive, observe)
         finally:
-            endpoint = str(getattr(scope.get("route"), "path", "unmatched"))
-            self.metrics.requests.labels(endpoint, scope.get("method", ""), str(status)).inc()
-            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+            record()
             REQUEST_ID.reset(token)

@@ -69,13 +69,25 @@ def service(database_url: str, clock: Clock) -> Any:
 
 
 def hook(
-    client: httpx.Client, service: RunningService, labs: list[dict[str, Any]], pid: str = "p-canary-7"
+    client: httpx.Client,
+    service: RunningService,
+    database_url: str,
+    labs: list[dict[str, Any]],
+    pid: str = "p-canary-7",
 ) -> list[dict[str, Any]]:
+    """Call the hook; once cards come back, wait until their history is written (it is written after the
+    response, and the feedback on them is only meaningful once it is there - as with a real clinician)."""
     response = client.post(
         service.url + HOOK, json=fd.request_body(pid=pid, prefetch=fd.full_prefetch(pid, labs))
     )
     assert response.status_code == 200, response.text
     cards: list[dict[str, Any]] = response.json()["cards"]
+    wanted = {card["uuid"] for card in cards}
+    deadline = time.monotonic() + 5
+    while (
+        wanted - {r["card_uuid"] for r in rows(database_url, "card_history")} and time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
     return cards
 
 
@@ -195,7 +207,7 @@ def test_concurrent_feedback_from_many_clients(service: RunningService, database
 def test_issued_cards_are_recorded_without_patient_id_or_values(
     service: RunningService, client: httpx.Client, database_url: str
 ) -> None:
-    cards = hook(client, service, high_calcium(12.34))
+    cards = hook(client, service, database_url, high_calcium(12.34))
     history = history_rows(database_url, "card_history", 1)
     assert [(r["card_uuid"], r["rule_id"], r["indicator"]) for r in history] == [
         (cards[0]["uuid"], "metastatic-calcification", "warning")
@@ -209,50 +221,54 @@ def test_issued_cards_are_recorded_without_patient_id_or_values(
 def test_override_with_reason_suppresses_until_the_window_ends(
     service: RunningService, client: httpx.Client, database_url: str, clock: Clock
 ) -> None:
-    card = hook(client, service, high_calcium(12.4))[0]
+    card = hook(client, service, database_url, high_calcium(12.4))[0]
     feedback = {"feedback": [overridden(card["uuid"], clock.now)]}
     assert client.post(service.url + FEEDBACK, json=feedback).json()["stored"] == 1
     clock.now += timedelta(days=1)
-    assert hook(client, service, high_calcium(12.4)) == []
+    assert hook(client, service, database_url, high_calcium(12.4)) == []
     suppressions = history_rows(database_url, "suppressions", 1)
     assert [(r["rule_id"], r["overridden_card_uuid"]) for r in suppressions] == [
         ("metastatic-calcification", card["uuid"])
     ]
     clock.now += timedelta(days=28, hours=23)  # 29 days 23 hours after the override: still inside the window
-    assert hook(client, service, high_calcium(12.4)) == []
+    assert hook(client, service, database_url, high_calcium(12.4)) == []
     clock.now += timedelta(hours=2)  # 30 days 1 hour after: past the 30-day window
-    assert [c["summary"] for c in hook(client, service, high_calcium(12.4))] == [card["summary"]]
+    assert [c["summary"] for c in hook(client, service, database_url, high_calcium(12.4))] == [
+        card["summary"]
+    ]
 
 
 def test_worse_evidence_breaks_through_a_suppression(
-    service: RunningService, client: httpx.Client, clock: Clock
+    service: RunningService, client: httpx.Client, clock: Clock, database_url: str
 ) -> None:
-    mild = hook(client, service, high_calcium(11.0))[0]
+    mild = hook(client, service, database_url, high_calcium(11.0))[0]
     assert mild["indicator"] == "info"
     client.post(
         service.url + FEEDBACK, json={"feedback": [overridden(mild["uuid"], clock.now)]}
     ).raise_for_status()
-    assert hook(client, service, high_calcium(11.0)) == []
-    severe = hook(client, service, high_calcium(14.5))
+    assert hook(client, service, database_url, high_calcium(11.0)) == []
+    severe = hook(client, service, database_url, high_calcium(14.5))
     assert [c["indicator"] for c in severe] == ["critical"]
 
 
 def test_override_without_reason_does_not_suppress(
-    service: RunningService, client: httpx.Client, clock: Clock
+    service: RunningService, client: httpx.Client, clock: Clock, database_url: str
 ) -> None:
-    card = hook(client, service, high_calcium(12.4))[0]
+    card = hook(client, service, database_url, high_calcium(12.4))[0]
     client.post(
         service.url + FEEDBACK, json={"feedback": [overridden(card["uuid"], clock.now, reason=False)]}
     ).raise_for_status()
-    assert len(hook(client, service, high_calcium(12.4))) == 1
+    assert len(hook(client, service, database_url, high_calcium(12.4))) == 1
 
 
-def test_suppression_is_per_patient(service: RunningService, client: httpx.Client, clock: Clock) -> None:
-    card = hook(client, service, high_calcium(12.4))[0]
+def test_suppression_is_per_patient(
+    service: RunningService, client: httpx.Client, clock: Clock, database_url: str
+) -> None:
+    card = hook(client, service, database_url, high_calcium(12.4))[0]
     client.post(
         service.url + FEEDBACK, json={"feedback": [overridden(card["uuid"], clock.now)]}
     ).raise_for_status()
-    assert len(hook(client, service, high_calcium(12.4, pid="another"), pid="another")) == 1
+    assert len(hook(client, service, database_url, high_calcium(12.4, pid="another"), pid="another")) == 1
 
 
 def test_suppression_window_is_configurable_per_rule(
@@ -260,17 +276,17 @@ def test_suppression_window_is_configurable_per_rule(
 ) -> None:
     settings = Settings(database_url=database_url, suppression_days_by_rule={"metastatic-calcification": 0})
     with RunningService(settings, clock) as service:
-        card = hook(client, service, high_calcium(12.4))[0]
+        card = hook(client, service, database_url, high_calcium(12.4))[0]
         client.post(
             service.url + FEEDBACK, json={"feedback": [overridden(card["uuid"], clock.now)]}
         ).raise_for_status()
-        assert len(hook(client, service, high_calcium(12.4))) == 1
+        assert len(hook(client, service, database_url, high_calcium(12.4))) == 1
 
 
 def test_known_card_feedback_is_tied_to_its_rule(
     service: RunningService, client: httpx.Client, database_url: str
 ) -> None:
-    card = hook(client, service, high_calcium(12.4))[0]
+    card = hook(client, service, database_url, high_calcium(12.4))[0]
     suggestion = card["suggestions"][0]["uuid"]
     item = {
         "card": card["uuid"],
