@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-import orjson
 
+from service.decode import MalformedJsonError, decode_resource
 from service.outbound import is_within
 
 FHIR_JSON = "application/fhir+json"
@@ -26,6 +26,14 @@ class FhirFetchError(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def query_url(base: str, relative: str, page_size: int) -> str:
+    """Absolute URL of a rendered template; searches get ``_count`` (our page size) unless they set it."""
+    url = f"{base.rstrip('/')}/{relative.lstrip('/')}"
+    if "?" in relative and "_count" not in dict(parse_qsl(urlsplit(url).query)):
+        url += f"&_count={page_size}"
+    return url
 
 
 _STATUS_REASONS = {401: "fhir-unauthorized", 403: "fhir-forbidden", 404: "fhir-not-found"}
@@ -57,17 +65,9 @@ class FhirClient:
         self._max_pages = max_pages
         self._max_bytes = max_response_bytes
 
-    def url_for(self, relative: str) -> str:
-        """Absolute URL of a rendered template; searches get ``_count`` (our page size) unless they set it."""
-        url = f"{self._base}/{relative.lstrip('/')}"
-        parts = urlsplit(url)
-        if "?" in relative and "_count" not in dict(parse_qsl(parts.query)):
-            url += f"&_count={self._page_size}"
-        return url
-
     async def fetch(self, relative: str) -> dict[str, Any]:
         """The resource or the whole search Bundle (pages merged) for one rendered template."""
-        document = await self.get_json(self.url_for(relative))
+        document = await self.get_json(query_url(self._base, relative, self._page_size))
         if document.get("resourceType") != "Bundle":
             return document
         entries = list(document.get("entry") or [])
@@ -103,8 +103,8 @@ class FhirClient:
         except httpx.TransportError as exc:
             raise FhirFetchError("fhir-unreachable", type(exc).__name__) from exc
         try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
+            document = decode_resource(body)
+        except MalformedJsonError as exc:
             raise FhirFetchError("fhir-bad-response", "response is not JSON") from exc
         if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
             raise FhirFetchError("fhir-bad-response", "response is not a FHIR resource")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-import orjson
 from pydantic import BaseModel, ValidationError
 
 from cards.catalog import ServiceDeclaration
+from service.decode import MalformedJsonError, decode_json, decode_request
 from service.errors import ErrorCode, Problem, ServiceError
 from service.history import CardHistory
 from service.resolve import FetchDeps, resolve_prefetch
@@ -43,15 +43,13 @@ class OutboundCardError(RuntimeError):
     """A card we built fails the spec's structural check: our bug, never the caller's."""
 
 
-def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 ``request.malformed-json``."""
+def parse_json_object(raw: bytes, decode: Callable[[bytes], Any] = decode_json) -> dict[str, Any]:
+    """The request body as a JSON object (decoded by ``decode``), or a 400 ``request.malformed-json``."""
     try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        body = decode(raw)
+    except MalformedJsonError as exc:
         raise ServiceError.single(
-            BAD_REQUEST,
-            ErrorCode.MALFORMED_JSON,
-            f"request body is not valid JSON: {exc.msg} at position {exc.pos}",
+            BAD_REQUEST, ErrorCode.MALFORMED_JSON, f"request body is not valid JSON: {exc}"
         ) from exc
     if not isinstance(body, dict):
         raise ServiceError.single(BAD_REQUEST, ErrorCode.MALFORMED_JSON, "request body must be a JSON object")
@@ -83,7 +81,7 @@ class HookOutcome:
 async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> HookOutcome:
     """The CDS Hooks response for one call of ``declaration``."""
     started = time.perf_counter()
-    request = parse_model(HookRequest, parse_json_object(raw))
+    request = parse_model(HookRequest, parse_json_object(raw, decode_request))
     if request.hook != declaration.hook:
         raise ServiceError.single(
             BAD_REQUEST,
