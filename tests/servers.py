@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import uvicorn
@@ -36,6 +36,14 @@ def loopback_socket() -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (for a child server to bind)."""
+    sock = loopback_socket()
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
 
 
 class RunningService:
@@ -72,24 +80,19 @@ class RunningService:
         self._sock.close()
 
 
-class ServiceProcess:
-    """``calcinosis-cds serve`` as a child process, as it runs in production (benchmarks, CLI tests)."""
+class ServerProcess:
+    """An HTTP server as a child process on a free loopback port, ready once ``GET /readyz`` answers 200."""
 
-    def __init__(
-        self, env: dict[str, str] | None = None, log_file: Path | None = None, log_level: str = "warning"
-    ) -> None:
-        sock = loopback_socket()
-        port = sock.getsockname()[1]
-        sock.close()
+    def __init__(self, command: list[str], port: int, env: dict[str, str], log_file: Path | None) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        script = Path(sys.executable).parent / "calcinosis-cds"
-        command = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
-        database = {"CDS_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp(prefix='cds-')}/cds.db"}
         self._log = log_file.open("w") if log_file else None
-        environment = {**os.environ, **database, **(env or {})}
-        self._proc = subprocess.Popen(command, env=environment, stderr=self._log, stdout=self._log)
+        self._proc = subprocess.Popen(command, env=env, stderr=self._log, stdout=self._log)
 
-    def __enter__(self) -> ServiceProcess:
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def __enter__(self) -> Self:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
             try:
@@ -98,7 +101,7 @@ class ServiceProcess:
             except httpx.HTTPError:
                 if self._proc.poll() is not None or time.monotonic() > deadline:
                     self._proc.kill()
-                    raise RuntimeError("calcinosis-cds serve did not become ready") from None
+                    raise RuntimeError(f"{self._proc.args!r} did not become ready") from None
                 time.sleep(0.05)
 
     def __exit__(self, *_: object) -> None:
@@ -114,6 +117,19 @@ class ServiceProcess:
         self._proc.wait(timeout=10)
 
 
+class ServiceProcess(ServerProcess):
+    """``calcinosis-cds serve`` as a child process, as it runs in production (benchmarks, CLI tests)."""
+
+    def __init__(
+        self, env: dict[str, str] | None = None, log_file: Path | None = None, log_level: str = "warning"
+    ) -> None:
+        port = free_port()
+        script = Path(sys.executable).parent / "calcinosis-cds"
+        command = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+        database = {"CDS_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp(prefix='cds-')}/cds.db"}
+        super().__init__(command, port, {**os.environ, **database, **(env or {})}, log_file)
+
+
 class RedisServer:
     """Debian's redis-server on a free loopback port, in a temporary directory, no persistence."""
 
@@ -121,9 +137,7 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-        sock = loopback_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         args = [
             "--port",
@@ -176,9 +190,7 @@ class PostgresServer:
         workdir = Path(tempfile.mkdtemp(prefix="cds-pg-"))
         self.workdir = workdir
         self.data = workdir / "data"
-        sock = loopback_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
+        self.port = free_port()
         self._as_postgres = os.geteuid() == 0
         if self._as_postgres:
             shutil.chown(workdir, "postgres")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from service.demo import demo_patients
-from tests.servers import FhirTestServer, ServiceProcess, loopback_socket
+from tests.servers import FhirTestServer, ServiceProcess, free_port
 
 SCRIPT = Path(sys.executable).parent / "calcinosis-cds"
 
@@ -101,9 +101,7 @@ def test_load_demo_reports_a_refusing_server_clearly(fhir: FhirTestServer) -> No
 
 
 def test_load_demo_reports_an_absent_server_clearly() -> None:
-    sock = loopback_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     result = run("load-demo", "--fhir-server", f"http://127.0.0.1:{port}/fhir")
     assert result.returncode == 1
     assert "is not answering (ConnectError)" in result.stderr
