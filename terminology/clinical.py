@@ -111,20 +111,18 @@ def _intravenous(resource: JsonObject, knowledge: Knowledge) -> bool | None:
     routes = [r for r in _routes(resource) if isinstance(r, dict)]
     if not routes:
         return None
-    matcher = knowledge.text.get(ROUTE_CONCEPT)
     for route in routes:
         if ROUTE_CONCEPT in knowledge.concepts_of("route", coding_keys(route)):
             return True
-        if matcher is not None and any(matcher.matches(text) for text in concept_texts(route)):
+        if any(ROUTE_CONCEPT in knowledge.text_concepts(text) for text in concept_texts(route)):
             return True
     return False
 
 
 def _local(resource: JsonObject, texts: list[str], knowledge: Knowledge) -> bool:
     """Whether the route or the dose form named in the medication text is local (topical, inhaled...)."""
-    matcher = knowledge.text[LOCAL_ROUTE]
     route_texts = [t for route in _routes(resource) for t in concept_texts(route)]
-    return any(matcher.matches(text) for text in (*route_texts, *texts))
+    return any(LOCAL_ROUTE in knowledge.text_concepts(text) for text in (*route_texts, *texts))
 
 
 def read_medication(resource: JsonObject, knowledge: Knowledge) -> MedicationRecord | Ignored | None:
@@ -133,11 +131,7 @@ def read_medication(resource: JsonObject, knowledge: Knowledge) -> MedicationRec
     categories = knowledge.concepts_of("medication", coding_keys(concept))
     matched_by = "code"
     if not categories:
-        categories = frozenset(
-            c
-            for c, m in knowledge.text.items()
-            if c not in (ROUTE_CONCEPT, LOCAL_ROUTE) and any(m.matches(t) for t in texts)
-        )
+        categories = frozenset().union(*map(knowledge.text_concepts, texts)) - {ROUTE_CONCEPT, LOCAL_ROUTE}
         matched_by = "text"
     if not categories:
         return None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -22,6 +23,7 @@ PROVENANCE_EXT = EXT_BASE + "code-provenance"
 
 Code = tuple[str, str]  # (system, code)
 LOCAL_ROUTE = "local-route"  # text matcher for topical/inhaled/... routes and dose forms
+TEXT_MEMO_SIZE = 4096  # distinct medication and route texts remembered (a few hundred kB at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +80,13 @@ class Knowledge:
     concepts_by_code: dict[str, dict[Code, frozenset[str]]]
     unverified: frozenset[Code]
     text: dict[str, TextMatcher]
+    # Concepts whose text matcher matches a text, memoised: a chart repeats the same drug and route texts,
+    # and running every matcher's regex on each is most of a medication's reading cost.
+    text_concepts: Callable[[str], frozenset[str]]
     units: dict[str, UnitDef]
     unit_text: dict[str, str]
-    factors: dict[tuple[str, str, str], float]
+    # (analyte, source UCUM unit) -> (factor to the canonical unit, factor canonical -> alt unit or None)
+    conversions: dict[tuple[str, str], tuple[float, float | None]]
     orders: dict[str, Order]
     ckd_stages: dict[str, int]
     dialysis_conditions: frozenset[str]
@@ -146,6 +152,14 @@ def _terms(terms: list[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
 
 
+def _memoised_text_concepts(matchers: dict[str, TextMatcher]) -> Callable[[str], frozenset[str]]:
+    @lru_cache(maxsize=TEXT_MEMO_SIZE)  # bounded: texts come from requests
+    def text_concepts(text: str) -> frozenset[str]:
+        return frozenset(concept for concept, matcher in matchers.items() if matcher.matches(text))
+
+    return text_concepts
+
+
 def _text_matchers(raw: dict[str, Any], urls: dict[str, str]) -> dict[str, TextMatcher]:
     by_url = {url: concept for concept, url in urls.items()}
     matchers = {}
@@ -191,15 +205,15 @@ def load_knowledge() -> Knowledge:
                 index[key] = index.get(key, frozenset()) | {vs_id}
         concepts_by_code[family] = index
     raw_units = _read_json("units.json")
+    matchers = _text_matchers(_read_json("medication_text.json"), urls)
     units = {code: UnitDef(code, u["dimension"], float(u["toBase"])) for code, u in raw_units["ucum"].items()}
     unit_text = dict(raw_units["text"])
     _check_units(units, unit_text, analytes)
-    factors = {
-        (analyte.name, source, target): factor
+    conversions = {
+        (analyte.name, source): (factor, _alt_factor(units, analyte))
         for analyte in analytes.values()
-        for target in filter(None, (analyte.canonical_unit, analyte.alt_unit))
         for source in units
-        if (factor := _factor(units[source], units[target], analyte.molar_mass)) is not None
+        if (factor := _factor(units[source], units[analyte.canonical_unit], analyte.molar_mass)) is not None
     }
     return Knowledge(
         value_sets=value_sets,
@@ -207,10 +221,11 @@ def load_knowledge() -> Knowledge:
         analyte_by_code=analyte_by_code,
         concepts_by_code=concepts_by_code,
         unverified=frozenset(unverified),
-        text=_text_matchers(_read_json("medication_text.json"), urls),
+        text=matchers,
+        text_concepts=_memoised_text_concepts(matchers),
         units=units,
         unit_text=unit_text,
-        factors=factors,
+        conversions=conversions,
         orders=_orders(_read_json("orders.json")["orders"], value_sets, analytes),
         ckd_stages=dict(concepts["ckdStages"]),
         dialysis_conditions=frozenset(concepts["dialysis"]["conditions"]),
@@ -253,6 +268,16 @@ def _factor(source: UnitDef, target: UnitDef, molar_mass: float | None) -> float
     # mass (g/L) <-> molar (mol/L) through the molar mass (g/mol)
     through = molar_mass if source.dimension == "molar" else 1 / molar_mass
     return source.to_base * through / target.to_base
+
+
+def _alt_factor(units: dict[str, UnitDef], analyte: Analyte) -> float | None:
+    """The multiplier from the canonical to the alternative unit (None without one); a data error if none."""
+    if analyte.alt_unit is None:
+        return None
+    factor = _factor(units[analyte.canonical_unit], units[analyte.alt_unit], analyte.molar_mass)
+    if factor is None:
+        raise ValueError(f"{analyte.name}: {analyte.canonical_unit} does not convert to {analyte.alt_unit}")
+    return factor
 
 
 def _check_units(units: dict[str, UnitDef], unit_text: dict[str, str], analytes: dict[str, Analyte]) -> None:

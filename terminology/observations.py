@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from terminology.fhir_dates import ImpreciseDateError, parse_datetime
-from terminology.fhir_json import JsonObject, as_list, codings, first_text, period_start, status_code
+from terminology.fhir_json import JsonObject, as_list, first_text, period_start, status_code
 from terminology.knowledge import Analyte, Knowledge
 from terminology.snapshot import Ignored, LabResult
-from terminology.units import UnitError, convert, convert_between
+from terminology.units import UnitError, convert
 
 # R4 ObservationStatus: only these carry a result a clinician may act on.
 USABLE_STATUS = frozenset({"final", "amended", "corrected"})
@@ -27,7 +27,11 @@ def _ignored(obs: JsonObject, reason: str, detail: str, analyte: str = "") -> Ig
 def _analyte_of(obs: JsonObject, knowledge: Knowledge) -> tuple[str, JsonObject] | str:
     """(analyte, matching coding), or the reason code why there is none."""
     unverified = False
-    for coding in codings(obs.get("code")):
+    concept = obs.get("code")
+    found = concept.get("coding") if isinstance(concept, dict) else None
+    for coding in found if isinstance(found, list) else ():
+        if not isinstance(coding, dict):
+            continue
         key = (str(coding.get("system", "")), str(coding.get("code", "")))
         analyte = knowledge.analyte_by_code.get(key)
         if analyte:
@@ -37,6 +41,9 @@ def _analyte_of(obs: JsonObject, knowledge: Knowledge) -> tuple[str, JsonObject]
 
 
 def _effective_text(obs: JsonObject) -> str:
+    usual = obs.get("effectiveDateTime")  # checked first on its own: almost every lab result has it
+    if isinstance(usual, str) and usual:
+        return usual
     return first_text(
         obs.get("effectiveDateTime"),
         obs.get("effectiveInstant"),
@@ -55,7 +62,7 @@ def _problem(obs: JsonObject, is_about_patient: bool, effective: str) -> tuple[s
         return "data-absent", "dataAbsentReason is set"
     quantity = obs.get("valueQuantity")
     value = quantity.get("value") if isinstance(quantity, dict) else None
-    if not isinstance(value, int | float) or isinstance(value, bool) or value != value:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
         return "value-not-numeric", "no numeric valueQuantity"
     comparator = quantity.get("comparator") if isinstance(quantity, dict) else None
     if comparator is not None and not (isinstance(comparator, str) and comparator in COMPARATORS):
@@ -109,33 +116,30 @@ def read_lab(obs: JsonObject, knowledge: Knowledge, is_about_patient: bool) -> L
         return _ignored(obs, exc.reason, str(exc), name)
     except ValueError as exc:
         return _ignored(obs, "date-invalid", str(exc), name)
-    alt = (
-        convert_between(knowledge, analyte, converted.value, analyte.canonical_unit, analyte.alt_unit)
-        if analyte.alt_unit
-        else None
-    )
     ranges = obs.get("referenceRange")
     first_range = ranges[0] if isinstance(ranges, list) and ranges and isinstance(ranges[0], dict) else None
     low, high = (
         _range(knowledge, analyte, first_range, converted.source_unit) if first_range else (None, None)
     )
     interpretation = obs.get("interpretation")
+    unit_text = quantity.get("unit")
+    # Positional (field order of LabResult): keyword arguments cost measurably here, once per Observation.
     return LabResult(
-        analyte=name,
-        value=converted.value,
-        unit=converted.unit,
-        reported_value=reported,
-        reported_unit=quantity["unit"] if isinstance(quantity.get("unit"), str) else converted.source_unit,
-        effective=effective,
-        resource_id=str(obs.get("id", "")),
-        code=str(coding.get("code")),
-        display=str(coding.get("display") or coding.get("code")),
-        comparator=quantity.get("comparator"),
-        alt_value=alt,
-        alt_unit=analyte.alt_unit,
-        reference_low=low,
-        reference_high=high,
-        interpretation=_interpretation(interpretation) if interpretation else None,
+        name,
+        converted.value,
+        analyte.canonical_unit,
+        reported,
+        unit_text if isinstance(unit_text, str) else converted.source_unit,
+        effective,
+        str(obs.get("id", "")),
+        str(coding.get("code")),
+        str(coding.get("display") or coding.get("code")),
+        quantity.get("comparator"),
+        converted.alt_value,
+        analyte.alt_unit,
+        low,
+        high,
+        _interpretation(interpretation) if interpretation else None,
     )
 
 

@@ -8,7 +8,7 @@ not know, or of the wrong dimension for the analyte, is an error the caller repo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from terminology.knowledge import Analyte, Knowledge
 
@@ -26,10 +26,14 @@ class UnitError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class Converted:
+class Converted(NamedTuple):
+    """A reported value in the analyte's canonical unit (and its alternative unit, if it has one).
+
+    A NamedTuple: one is built per Observation on the hot path (see ``terminology.snapshot.LabResult``).
+    """
+
     value: float
-    unit: str
+    alt_value: float | None
     source_unit: str
 
 
@@ -57,20 +61,22 @@ def resolve_unit(knowledge: Knowledge, system: object, code: object, text: objec
     raise UnitError("unit-unknown", f"unit {shown!r} is not a known unit")
 
 
-def convert_between(knowledge: Knowledge, analyte: Analyte, value: float, source: str, target: str) -> float:
-    """``value`` in UCUM ``source`` expressed in UCUM ``target``, for ``analyte`` (factors precomputed)."""
-    factor = knowledge.factors.get((analyte.name, source, target))
-    if factor is None:
-        raise UnitError(
-            "unit-wrong-dimension", f"{source} cannot be converted to {target} for {analyte.name}"
-        )
-    return round(value * factor, CANONICAL_DECIMALS)
-
-
 def convert(
     knowledge: Knowledge, analyte: Analyte, value: float, system: object, code: object, text: object
 ) -> Converted:
-    """Resolve the reported unit and convert to the canonical unit; raises ``UnitError``."""
-    ucum_code = resolve_unit(knowledge, system, code, text)
-    canonical = convert_between(knowledge, analyte, value, ucum_code, analyte.canonical_unit)
-    return Converted(canonical, analyte.canonical_unit, ucum_code)
+    """Resolve the reported unit and convert to the canonical (and alternative) unit; raises ``UnitError``.
+
+    Factors are precomputed per (analyte, unit) at start-up; the alternative value is converted from the
+    rounded canonical one, so both agree with what a clinician would compute from the canonical value.
+    """
+    source = resolve_unit(knowledge, system, code, text)
+    factors = knowledge.conversions.get((analyte.name, source))
+    if factors is None:
+        raise UnitError(
+            "unit-wrong-dimension",
+            f"{source} cannot be converted to {analyte.canonical_unit} for {analyte.name}",
+        )
+    to_canonical, to_alt = factors
+    canonical = round(value * to_canonical, CANONICAL_DECIMALS)
+    alt = None if to_alt is None else round(canonical * to_alt, CANONICAL_DECIMALS)
+    return Converted(canonical, alt, source)
