@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
 from cards.catalog import calcinosis_service
+from service import collector
 from service.auth import Verifier
 from service.body import read_body
 from service.errors import ErrorCode, ServiceError
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 app.state.deps = HookDeps(
                     FetchDeps(settings, allowlist, http, metrics), knowledge, clock, history
                 )
+                collector.freeze_startup_objects()  # ~135k objects built above; see service.collector
                 yield
             finally:
                 await replay.close()

@@ -78,9 +78,8 @@ class HookOutcome:
     record: Callable[[], Awaitable[None]]
 
 
-async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> HookOutcome:
-    """The CDS Hooks response for one call of ``declaration``."""
-    started = time.perf_counter()
+def _parse_call(declaration: ServiceDeclaration, raw: bytes) -> tuple[HookRequest, PatientViewContext]:
+    """The request and its patient-view context, checked; raises ``ServiceError`` 400."""
     request = parse_model(HookRequest, parse_json_object(raw, decode_request))
     if request.hook != declaration.hook:
         raise ServiceError.single(
@@ -89,7 +88,13 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
             f"service {declaration.id!r} answers the {declaration.hook!r} hook, not {request.hook!r}",
             "hook",
         )
-    context = parse_model(PatientViewContext, request.context, prefix="context")
+    return request, parse_model(PatientViewContext, request.context, prefix="context")
+
+
+async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> HookOutcome:
+    """The CDS Hooks response for one call of ``declaration``."""
+    started = time.perf_counter()
+    request, context = _parse_call(declaration, raw)
     values = await resolve_prefetch(declaration.prefetch, request, deps.fetch)
     now = deps.clock()
     snapshot = build_snapshot(context.patientId, values.values(), deps.knowledge, now)
