@@ -85,8 +85,10 @@ class Knowledge:
     text_concepts: Callable[[str], frozenset[str]]
     units: dict[str, UnitDef]
     unit_text: dict[str, str]
-    # (analyte, source UCUM unit) -> (factor to the canonical unit, factor canonical -> alt unit or None)
-    conversions: dict[tuple[str, str], tuple[float, float | None]]
+    # (analyte, source UCUM unit) -> factor to the analyte's canonical unit
+    conversions: dict[tuple[str, str], float]
+    # analyte -> factor from its canonical to its alternative unit (analytes that have one)
+    alt_factors: dict[str, float]
     orders: dict[str, Order]
     ckd_stages: dict[str, int]
     dialysis_conditions: frozenset[str]
@@ -210,11 +212,12 @@ def load_knowledge() -> Knowledge:
     unit_text = dict(raw_units["text"])
     _check_units(units, unit_text, analytes)
     conversions = {
-        (analyte.name, source): (factor, _alt_factor(units, analyte))
+        (analyte.name, source): factor
         for analyte in analytes.values()
         for source in units
         if (factor := _factor(units[source], units[analyte.canonical_unit], analyte.molar_mass)) is not None
     }
+    alt_factors = {a.name: _alt_factor(units, a) for a in analytes.values() if a.alt_unit is not None}
     return Knowledge(
         value_sets=value_sets,
         analytes=analytes,
@@ -226,6 +229,7 @@ def load_knowledge() -> Knowledge:
         units=units,
         unit_text=unit_text,
         conversions=conversions,
+        alt_factors=alt_factors,
         orders=_orders(_read_json("orders.json")["orders"], value_sets, analytes),
         ckd_stages=dict(concepts["ckdStages"]),
         dialysis_conditions=frozenset(concepts["dialysis"]["conditions"]),
@@ -270,10 +274,9 @@ def _factor(source: UnitDef, target: UnitDef, molar_mass: float | None) -> float
     return source.to_base * through / target.to_base
 
 
-def _alt_factor(units: dict[str, UnitDef], analyte: Analyte) -> float | None:
-    """The multiplier from the canonical to the alternative unit (None without one); a data error if none."""
-    if analyte.alt_unit is None:
-        return None
+def _alt_factor(units: dict[str, UnitDef], analyte: Analyte) -> float:
+    """The multiplier from the canonical to the alternative unit; a data error if they do not convert."""
+    assert analyte.alt_unit is not None  # noqa: S101 - callers pass analytes with an alternative unit
     factor = _factor(units[analyte.canonical_unit], units[analyte.alt_unit], analyte.molar_mass)
     if factor is None:
         raise ValueError(f"{analyte.name}: {analyte.canonical_unit} does not convert to {analyte.alt_unit}")

@@ -13,7 +13,7 @@ from terminology.fhir_dates import ImpreciseDateError, parse_datetime
 from terminology.fhir_json import JsonObject, as_list, first_text, period_start, status_code
 from terminology.knowledge import Analyte, Knowledge
 from terminology.snapshot import Ignored, LabResult
-from terminology.units import UnitError, convert
+from terminology.units import UnitError, convert, resolve_unit, to_canonical
 
 # R4 ObservationStatus: only these carry a result a clinician may act on.
 USABLE_STATUS = frozenset({"final", "amended", "corrected"})
@@ -80,7 +80,7 @@ def _range_bound(knowledge: Knowledge, analyte: Analyte, bound: Any, fallback_un
         unit = bound.get("code") or bound.get("unit") or fallback_unit
         return convert(
             knowledge, analyte, float(bound["value"]), bound.get("system"), unit, bound.get("unit")
-        ).value
+        )
     except UnitError:
         return None
 
@@ -107,9 +107,9 @@ def read_lab(obs: JsonObject, knowledge: Knowledge, is_about_patient: bool) -> L
     reported = float(quantity["value"])
     try:
         effective = parse_datetime(effective_text)
-        converted = convert(
-            knowledge, analyte, reported, quantity.get("system"), quantity.get("code"), quantity.get("unit")
-        )
+        unit_text = quantity.get("unit")
+        source = resolve_unit(knowledge, quantity.get("system"), quantity.get("code"), unit_text)
+        value = to_canonical(knowledge, analyte, reported, source)
     except ImpreciseDateError as exc:
         return _ignored(obs, "date-imprecise", str(exc), name)
     except UnitError as exc:
@@ -118,24 +118,21 @@ def read_lab(obs: JsonObject, knowledge: Knowledge, is_about_patient: bool) -> L
         return _ignored(obs, "date-invalid", str(exc), name)
     ranges = obs.get("referenceRange")
     first_range = ranges[0] if isinstance(ranges, list) and ranges and isinstance(ranges[0], dict) else None
-    low, high = (
-        _range(knowledge, analyte, first_range, converted.source_unit) if first_range else (None, None)
-    )
+    low, high = _range(knowledge, analyte, first_range, source) if first_range else (None, None)
     interpretation = obs.get("interpretation")
-    unit_text = quantity.get("unit")
     # Positional (field order of LabResult): keyword arguments cost measurably here, once per Observation.
     return LabResult(
         name,
-        converted.value,
+        value,
         analyte.canonical_unit,
         reported,
-        unit_text if isinstance(unit_text, str) else converted.source_unit,
+        unit_text if isinstance(unit_text, str) else source,
         effective,
         str(obs.get("id", "")),
         str(coding.get("code")),
         str(coding.get("display") or coding.get("code")),
         quantity.get("comparator"),
-        converted.alt_value,
+        knowledge.alt_factors.get(name),
         analyte.alt_unit,
         low,
         high,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
+from terminology.units import CANONICAL_DECIMALS
+
 Comparator = str  # one of "<", "<=", ">", ">=" (R4 QuantityComparator)
 
 
@@ -19,7 +21,8 @@ class LabResult(NamedTuple):
     """One usable laboratory value (reported or derived) in the analyte's canonical unit.
 
     ``alt_value``/``alt_unit`` give the same value in the analyte's other common unit (e.g. mmol/L for
-    calcium). ``comparator`` is kept, never dropped: ``>15`` is a lower bound, ``<2`` an upper bound.
+    calcium), computed when read from ``alt_factor`` (most results are never shown). ``comparator`` is
+    kept, never dropped: ``>15`` is a lower bound, ``<2`` an upper bound.
     A derived value has ``derived_from`` (the resource ids it was computed from) and ``method``.
     A NamedTuple, not a frozen dataclass: it is built once per Observation on the hot path, and a
     frozen dataclass's ``__init__`` costs several times more (measured with bench/snapshot_build.py).
@@ -35,13 +38,18 @@ class LabResult(NamedTuple):
     code: str
     display: str
     comparator: Comparator | None = None
-    alt_value: float | None = None
+    alt_factor: float | None = None
     alt_unit: str | None = None
     reference_low: float | None = None
     reference_high: float | None = None
     interpretation: str | None = None
     derived_from: tuple[str, ...] = ()
     method: str = ""
+
+    @property
+    def alt_value(self) -> float | None:
+        """The value in ``alt_unit``, converted from the rounded canonical value."""
+        return None if self.alt_factor is None else round(self.value * self.alt_factor, CANONICAL_DECIMALS)
 
     @property
     def day(self) -> date:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from terminology import derived
@@ -26,6 +27,7 @@ from terminology.snapshot import (
     ProcedureRecord,
 )
 
+NEWEST_FIRST_KEY = attrgetter("effective", "resource_id")
 ADMINISTRATIVE_SEX = frozenset({"male", "female", "other", "unknown"})
 Record = ConditionRecord | ProcedureRecord | MedicationRecord
 CLINICAL_READERS: dict[str, Callable[[JsonObject, Knowledge], Record | Ignored | None]] = {
@@ -37,7 +39,7 @@ CLINICAL_READERS: dict[str, Callable[[JsonObject, Knowledge], Record | Ignored |
 
 
 def _newest_first(results: Iterable[LabResult]) -> tuple[LabResult, ...]:
-    return tuple(sorted(results, key=lambda r: (r.effective, r.resource_id), reverse=True))
+    return tuple(sorted(results, key=NEWEST_FIRST_KEY, reverse=True))
 
 
 class _Builder:
@@ -134,10 +136,12 @@ class _Builder:
 
     @staticmethod
     def merge(labs: dict[str, tuple[LabResult, ...]], extra: list[LabResult]) -> None:
+        """Add derived results to their series, each series re-sorted once (linear in the results)."""
+        grouped: dict[str, list[LabResult]] = {}
         for result in extra:
-            labs[result.analyte] = (*labs.get(result.analyte, ()), result)
-        for name in {r.analyte for r in extra}:
-            labs[name] = _newest_first(labs[name])
+            grouped.setdefault(result.analyte, []).append(result)
+        for name, results in grouped.items():
+            labs[name] = _newest_first([*labs.get(name, ()), *results])
 
 
 def build_snapshot(

@@ -8,8 +8,6 @@ not know, or of the wrong dimension for the analyte, is an error the caller repo
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from terminology.knowledge import Analyte, Knowledge
 
 UCUM = "http://unitsofmeasure.org"
@@ -24,17 +22,6 @@ class UnitError(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-class Converted(NamedTuple):
-    """A reported value in the analyte's canonical unit (and its alternative unit, if it has one).
-
-    A NamedTuple: one is built per Observation on the hot path (see ``terminology.snapshot.LabResult``).
-    """
-
-    value: float
-    alt_value: float | None
-    source_unit: str
 
 
 def _alias(knowledge: Knowledge, text: str) -> str | None:
@@ -61,22 +48,22 @@ def resolve_unit(knowledge: Knowledge, system: object, code: object, text: objec
     raise UnitError("unit-unknown", f"unit {shown!r} is not a known unit")
 
 
-def convert(
-    knowledge: Knowledge, analyte: Analyte, value: float, system: object, code: object, text: object
-) -> Converted:
-    """Resolve the reported unit and convert to the canonical (and alternative) unit; raises ``UnitError``.
+def to_canonical(knowledge: Knowledge, analyte: Analyte, value: float, source: str) -> float:
+    """``value`` in UCUM unit ``source`` expressed in the analyte's canonical unit; raises ``UnitError``.
 
-    Factors are precomputed per (analyte, unit) at start-up; the alternative value is converted from the
-    rounded canonical one, so both agree with what a clinician would compute from the canonical value.
+    Factors are precomputed per (analyte, unit) at start-up (``Knowledge.conversions``).
     """
-    source = resolve_unit(knowledge, system, code, text)
-    factors = knowledge.conversions.get((analyte.name, source))
-    if factors is None:
+    factor = knowledge.conversions.get((analyte.name, source))
+    if factor is None:
         raise UnitError(
             "unit-wrong-dimension",
             f"{source} cannot be converted to {analyte.canonical_unit} for {analyte.name}",
         )
-    to_canonical, to_alt = factors
-    canonical = round(value * to_canonical, CANONICAL_DECIMALS)
-    alt = None if to_alt is None else round(canonical * to_alt, CANONICAL_DECIMALS)
-    return Converted(canonical, alt, source)
+    return round(value * factor, CANONICAL_DECIMALS)
+
+
+def convert(
+    knowledge: Knowledge, analyte: Analyte, value: float, system: object, code: object, text: object
+) -> float:
+    """A reported quantity (value, system, code, unit text) in the analyte's canonical unit."""
+    return to_canonical(knowledge, analyte, value, resolve_unit(knowledge, system, code, text))

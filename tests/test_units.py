@@ -28,7 +28,7 @@ PHOSPHATE = K.analytes["phosphate"]
     ],
 )
 def test_calcium_to_mg_dl(value: float, unit: str, expected_mg_dl: float) -> None:
-    assert convert(K, CALCIUM, value, UCUM, unit, unit).value == pytest.approx(expected_mg_dl, abs=1e-4)
+    assert convert(K, CALCIUM, value, UCUM, unit, unit) == pytest.approx(expected_mg_dl, abs=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -36,22 +36,22 @@ def test_calcium_to_mg_dl(value: float, unit: str, expected_mg_dl: float) -> Non
     [(1.45, "mmol/L", 4.4912), (1.78, "mmol/L", 5.5134), (4.5, "mg/dL", 4.5)],
 )
 def test_phosphate_to_mg_dl(value: float, unit: str, expected_mg_dl: float) -> None:
-    assert convert(K, PHOSPHATE, value, UCUM, unit, unit).value == pytest.approx(expected_mg_dl, abs=1e-4)
+    assert convert(K, PHOSPHATE, value, UCUM, unit, unit) == pytest.approx(expected_mg_dl, abs=1e-4)
 
 
 @pytest.mark.parametrize("text", ["mg/dl", "MG/DL", "mg%", " mg/dl "])
 def test_free_text_units_without_ucum_code(text: str) -> None:
-    assert convert(K, CALCIUM, 9.6, None, None, text).value == 9.6
+    assert convert(K, CALCIUM, 9.6, None, None, text) == 9.6
 
 
 @pytest.mark.parametrize("text", ["µmol/L", "μmol/l", "umol/L"])
 def test_micro_sign_variants(text: str) -> None:
-    assert convert(K, CALCIUM, 2500, None, None, text).value == pytest.approx(10.0195, abs=1e-4)
+    assert convert(K, CALCIUM, 2500, None, None, text) == pytest.approx(10.0195, abs=1e-4)
 
 
 def test_ucum_code_is_case_sensitive_but_text_is_not() -> None:
     # "MG/DL" is not a UCUM code; it is still recognised as text, never as milli-gram per deci-... guesswork.
-    assert convert(K, CALCIUM, 9.0, UCUM, "MG/DL", None).value == 9.0
+    assert convert(K, CALCIUM, 9.0, UCUM, "MG/DL", None) == 9.0
 
 
 @pytest.mark.parametrize(
@@ -88,12 +88,12 @@ def test_unknown_units_are_errors(code: str | None, text: str | None, reason: st
     ],
 )
 def test_other_analytes_to_canonical(analyte: str, value: float, unit: str, expected: float) -> None:
-    assert convert(K, K.analytes[analyte], value, UCUM, unit, unit).value == pytest.approx(expected, abs=1e-4)
+    assert convert(K, K.analytes[analyte], value, UCUM, unit, unit) == pytest.approx(expected, abs=1e-4)
 
 
 @pytest.mark.parametrize("text", ["mL/min/1.73m2", "ml/min/1.73 m2", "mL/min/1.73m²"])
 def test_egfr_unit_text_variants(text: str) -> None:
-    assert convert(K, K.analytes["egfr"], 42, None, None, text).value == 42
+    assert convert(K, K.analytes["egfr"], 42, None, None, text) == 42
 
 
 def test_wrong_dimension_is_an_error_not_a_guess() -> None:
