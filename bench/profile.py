@@ -69,7 +69,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     output = RESULTS / f"profile-{args.observations}.txt"
     body = workload.hook_request(workload.full_prefetch(workload.observations(args.observations)), None, None)
-    with ServiceProcess() as service:
+    log_file = RESULTS / "profile-service.log"  # as deployed: default log level (info)
+    with ServiceProcess(log_file=log_file, log_level="info") as service:
         client = KeepAliveClient(f"{service.url}/cds-services/calcinosis-cutis-risk")
         for _ in range(5):
             client.call(body)

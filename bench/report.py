@@ -92,7 +92,8 @@ def print_report(results: dict[str, Any]) -> None:
             print(f"  {variant}: queries alone: {queries}")
             print(
                 f"    slowest {data['slowest_query_ms']:.1f}, sum {data['sum_of_queries_ms']:.1f}; "
-                f"service fetch phase {data['service_fetch_mean_ms']:.1f} (x{data['fetch_ratio']:.2f}); "
+                f"service fetch phase {data['service_fetch_mean_ms']:.1f} (x{data['fetch_ratio']:.2f} the "
+                f"slowest, x{data['fetch_to_sum_ratio']:.2f} the sum); "
                 f"whole hook {data['hook']['p50']:.1f} (x{data['hook_ratio']:.2f})"
             )
     print("\ntargets")

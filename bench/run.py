@@ -24,6 +24,7 @@ import os
 import platform
 import secrets
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,9 @@ def main() -> None:
     started = dt.datetime.now(dt.UTC)
     fhir = FhirTestServer(token=secrets.token_urlsafe(16))
     try:
-        with ServiceProcess() as service, floor_process() as floor:
+        # As deployed: the default log level (info: a JSON line per call and an access log line), to a file.
+        log_file = Path(tempfile.mkdtemp(prefix="cds-bench-")) / "service.log"
+        with ServiceProcess(log_file=log_file, log_level="info") as service, floor_process() as floor:
             idle = rss_kib(service.pid)
             print("hook latency, full prefetch, sequential keep-alive calls (service and floor alternating)")
             latency = latency_runs(service.url, floor.url, args.scale)
