@@ -70,6 +70,12 @@ def print_report(results: dict[str, Any]) -> None:
         for a, b in itertools.pairwise(sizes)
     )
     print(f"growth exponent (1 = linear): {slopes}")
+    card = results["card"]
+    print(
+        f"with {card['cards']} card(s) issued and recorded, {card['observations']} obs: service p50 "
+        f"{card['service']['p50']:.2f} ms, p95 {card['service']['p95']:.2f} ms "
+        f"(x{card['ratio_p50']:.2f} the floor)"
+    )
     load = results["throughput"]
     print(f"\nthroughput, {load['connections']} connections, {load['observations']} obs (wrk)")
     for who in ("service", "floor"):

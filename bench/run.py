@@ -65,33 +65,43 @@ def floor_process() -> ServerProcess:
     return ServerProcess(command, port, dict(os.environ), None)
 
 
-def latency_runs(service_url: str, floor_url: str, scale: float) -> list[dict[str, Any]]:
-    rows = []
+def _latency_row(clients: list[KeepAliveClient], size: int, body: bytes, calls: int) -> dict[str, Any]:
+    cards = len(orjson.loads(clients[0].call(body))["cards"])
+    print(
+        f"  {size:>6} observations, {cards} card(s): {len(body) / 1024:,.0f} KiB, {calls} calls each",
+        flush=True,
+    )
+    service, floor = interleaved(clients, [body, body], calls, WARMUP[size])
+    return {
+        "observations": size,
+        "body_kib": len(body) / 1024,
+        "cards": cards,
+        "service": asdict(service),
+        "floor": asdict(floor),
+        "ratio_p50": service.p50 / floor.p50,
+    }
+
+
+def latency_runs(
+    service_url: str, floor_url: str, scale: float
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows per size (a chart with no card to issue), and the 100-observation chart issuing a card."""
     clients = [
         KeepAliveClient(f"{service_url}/cds-services/{SERVICE_ID}"),
         KeepAliveClient(f"{floor_url}/cds-services/{SERVICE_ID}"),
     ]
     try:
+        rows = []
         for size in SIZES:
             body = workload.hook_request(workload.full_prefetch(workload.observations(size)), None, None)
-            cards = len(orjson.loads(clients[0].call(body))["cards"])
-            calls = max(5, round(CALLS[size] * scale))
-            print(f"  {size:>6} observations: {len(body) / 1024:,.0f} KiB, {calls} calls each", flush=True)
-            service, floor = interleaved(clients, [body, body], calls, WARMUP[size])
-            rows.append(
-                {
-                    "observations": size,
-                    "body_kib": len(body) / 1024,
-                    "cards": cards,
-                    "service": asdict(service),
-                    "floor": asdict(floor),
-                    "ratio_p50": service.p50 / floor.p50,
-                }
-            )
+            rows.append(_latency_row(clients, size, body, max(5, round(CALLS[size] * scale))))
+        labs = workload.with_card(workload.observations(THROUGHPUT_SIZE))
+        body = workload.hook_request(workload.full_prefetch(labs), None, None)
+        card = _latency_row(clients, THROUGHPUT_SIZE, body, max(5, round(CALLS[THROUGHPUT_SIZE] * scale)))
     finally:
         for client in clients:
             client.close()
-    return rows
+    return rows, card
 
 
 def throughput_runs(service_url: str, floor_url: str, seconds: int) -> dict[str, Any]:
@@ -151,7 +161,7 @@ def main() -> None:
         with ServiceProcess(log_file=log_file, log_level="info") as service, floor_process() as floor:
             idle = rss_kib(service.pid)
             print("hook latency, full prefetch, sequential keep-alive calls (service and floor alternating)")
-            latency = latency_runs(service.url, floor.url, args.scale)
+            latency, card = latency_runs(service.url, floor.url, args.scale)
             memory = {"idle": idle, "after_10000": rss_kib(service.pid)}
             print(f"throughput, {CONNECTIONS} connections, {THROUGHPUT_SIZE} observations (wrk)", flush=True)
             load = throughput_runs(service.url, floor.url, args.seconds)
@@ -163,6 +173,7 @@ def main() -> None:
         "started": started.isoformat(timespec="seconds"),
         "machine": machine(),
         "latency": latency,
+        "card": card,
         "memory": memory,
         "throughput": load,
         "fallback": fallback,

@@ -110,6 +110,20 @@ def observations(count: int, seed: int = 20261121) -> list[dict[str, Any]]:
     return [_observation(rng, i) for i in range(count)]
 
 
+def with_card(labs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``labs`` plus yesterday's total calcium of 13.2 mg/dL: every call issues a card (and records it)."""
+    code, display = LABS[0][0], LABS[0][1]  # total calcium, mg/dL
+    high = _observation(random.Random(0), len(labs))  # noqa: S311 - reproducible benchmark data
+    high |= {
+        "id": "bench-high-calcium",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
+        "effectiveDateTime": (NOW - timedelta(days=1)).isoformat(timespec="seconds"),
+        "valueQuantity": {"value": 13.2, "unit": "mg/dL", "system": UCUM, "code": "mg/dL"},
+    }
+    return [*labs, high]
+
+
 def patient() -> dict[str, Any]:
     return {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female", "birthDate": "1958-03-14"}
 

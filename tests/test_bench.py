@@ -46,6 +46,8 @@ def test_a_brief_run_measures_every_size_and_part(brief_run: tuple[dict[str, Any
         assert row["service"]["p50"] > 0
         assert row["floor"]["p50"] > 0
         assert row["ratio_p50"] == pytest.approx(row["service"]["p50"] / row["floor"]["p50"])
+    assert [row["cards"] for row in results["latency"]] == [0, 0, 0, 0]  # charts with nothing to flag
+    assert results["card"]["cards"] >= 1  # the same 100-observation chart with a high calcium
     assert results["throughput"]["service"]["requests"] > 0
     assert results["throughput"]["service"]["errors"] == 0
     assert set(results["fallback"]["loopback"]["query_p50_ms"]) == {
