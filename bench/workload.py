@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from terminology.knowledge import Knowledge
+from tests import fhir_data as fd
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -128,33 +129,9 @@ def patient() -> dict[str, Any]:
     return {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female", "birthDate": "1958-03-14"}
 
 
-def searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
-    }
-
-
 def hook_request(prefetch: dict[str, Any] | None, fhir_server: str | None, token: str | None) -> bytes:
     """A patient-view call as JSON bytes (encoded once: the client's encoding is not what we measure)."""
-    body: dict[str, Any] = {
-        "hook": "patient-view",
-        "hookInstance": "3f2c7a4e-6d0b-4a8f-9a51-bench0000001",
-        "context": {"userId": "Practitioner/bench", "patientId": PATIENT_ID},
-    }
-    if prefetch is not None:
-        body["prefetch"] = prefetch
-    if fhir_server:
-        body["fhirServer"] = fhir_server
-        body["fhirAuthorization"] = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "calcinosis-cds-bench",
-        }
+    body = fd.request_body(pid=PATIENT_ID, prefetch=prefetch, fhir_server=fhir_server, token=token)
     return orjson.dumps(body)
 
 
@@ -199,6 +176,6 @@ def full_prefetch(labs: list[dict[str, Any]]) -> dict[str, Any]:
     """Every key the service declares, as an EHR that honours the templates would send it."""
     return {
         "patient": patient(),
-        "labs": searchset(labs),
-        **{key: searchset(resources) for key, resources in clinical().items()},
+        "labs": fd.bundle(labs),
+        **{key: fd.bundle(resources) for key, resources in clinical().items()},
     }

@@ -1,8 +1,9 @@
 """Decoding JSON bodies; hook requests and FHIR answers skip the FHIR elements nothing reads.
 
 msgspec decodes JSON against a ``TypedDict`` schema and skips unknown keys in C, without building Python
-objects for them. For a chart of Synthea-shaped Observations that halves the objects built and, with them,
-the time spent decoding and in the garbage collector (``bench/``, README "Performance"). The schema is
+objects for them. For a chart of Synthea-shaped Observations that builds 40 % fewer objects (69,000 ->
+40,000 at 1,000 Observations) and decodes in 1.7 ms instead of orjson's 2.9 ms (``bench/``, README
+"Performance"). The schema is
 ``terminology.fhir_elements``: the elements the snapshot reads, each kept whole.
 
 Filtering never changes a result. A body that does not fit the schema's structure (``prefetch`` or
