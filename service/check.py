@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +21,7 @@ from service.fhir_client import FhirClient, FhirFetchError
 from service.prefetch import render_template, token_values
 from service.sandbox import SandboxError, outcome_text
 from service.settings import Settings
+from service.wire import patient_view_call
 
 COLORS = {"info": "\033[34m", "warning": "\033[33m", "critical": "\033[31m"}
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -76,23 +76,9 @@ async def check(
                 f"discovery at {base} answered HTTP {discovery.status_code}: {outcome_text(discovery)}"
             )
         service = next(s for s in discovery.json()["services"] if s["hook"] == "patient-view")
-        context = {"userId": USER, "patientId": patient_id}
-        body: dict[str, Any] = {
-            "hook": "patient-view",
-            "hookInstance": str(uuid.uuid4()),
-            "fhirServer": fhir,
-            "context": context,
-        }
-        if token:
-            body["fhirAuthorization"] = {
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": 300,
-                "scope": "patient/*.read",
-                "subject": "calcinosis-cds-check",
-            }
+        body = patient_view_call(patient_id, user=USER, fhir_server=fhir, token=token)
         if prefetch:
-            body["prefetch"] = await _prefetch(service.get("prefetch", {}), context, fhir, token)
+            body["prefetch"] = await _prefetch(service.get("prefetch", {}), body["context"], fhir, token)
         response = await client.post(f"{base}/cds-services/{service['id']}", json=body)
         if response.status_code != httpx.codes.OK:
             raise SandboxError(f"the service answered HTTP {response.status_code}: {outcome_text(response)}")

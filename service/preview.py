@@ -15,7 +15,6 @@ its own API, nothing else (``PREVIEW_CSP``); ``service.security`` must leave ``/
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import orjson
@@ -28,6 +27,7 @@ from service.demo import bundle, demo_patients, prefetch
 from service.errors import ErrorCode, ServiceError
 from service.hook import call_hook
 from service.settings import Environment, Settings
+from service.wire import patient_view_call
 from terminology.knowledge import load_knowledge
 
 PAGE_DIR = Path(__file__).parent / "preview_page"
@@ -70,16 +70,6 @@ def _read_page() -> dict[str, tuple[bytes, str]]:
     }
 
 
-def patient_view_request(patient_id: str, values: dict[str, object]) -> dict[str, object]:
-    """The ``patient-view`` request body an EHR would send, with the given prefetch."""
-    return {
-        "hook": "patient-view",
-        "hookInstance": str(uuid.uuid4()),
-        "context": {"userId": PREVIEW_USER, "patientId": patient_id},
-        "prefetch": values,
-    }
-
-
 def install_preview(app: FastAPI, settings: Settings) -> None:
     """Add the preview page and its API to ``app``; registers nothing in production."""
     if settings.environment is Environment.PRODUCTION:
@@ -113,7 +103,7 @@ def install_preview(app: FastAPI, settings: Settings) -> None:
             raise _not_found(f"no demo patient {patient_id!r}")
         deps = request.app.state.deps
         values = prefetch(bundle(patient_id, deps.clock()))
-        raw = orjson.dumps(patient_view_request(patient_id, values))
+        raw = orjson.dumps(patient_view_call(patient_id, user=PREVIEW_USER, prefetch=values))
         outcome = await call_hook(declaration, raw, deps)
         response = _response(orjson.dumps(outcome.body), "application/json")
         response.background = BackgroundTask(outcome.record)  # history is written after the response

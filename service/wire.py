@@ -8,6 +8,7 @@ Field names are the spec's camelCase on purpose, so a model reads like the spec'
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -68,6 +69,36 @@ class PatientViewRequest(HookRequest):
 
     hook: Literal["patient-view"]  # narrows HookRequest.hook (a str) for this hook
     context: PatientViewContext  # type: ignore[assignment]  # narrows HookRequest.context for this hook
+
+
+def patient_view_call(
+    patient_id: str,
+    *,
+    user: str,
+    fhir_server: str | None = None,
+    token: str | None = None,
+    prefetch: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A patient-view call as an EHR sends it (CDS Hooks 2.0 § HTTP Request); ``token`` goes in as
+    ``fhirAuthorization`` (which the spec allows only with ``fhirServer``)."""
+    body: dict[str, Any] = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": user, "patientId": patient_id},
+    }
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    if fhir_server:
+        body["fhirServer"] = fhir_server
+    if token:
+        body["fhirAuthorization"] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "calcinosis-cds",
+        }
+    return body
 
 
 # --- Discovery (§ Discovery) ---------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from service.wire import patient_view_call
+
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 # Test data names LOINC codes directly: tests/ may, rule code may not (see test_knowledge_as_data).
@@ -75,24 +77,9 @@ def request_body(
     fhir_server: str | None = None,
     token: str | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "hook": "patient-view",
-        "hookInstance": str(uuid.uuid4()),
-        "context": {"userId": "Practitioner/example", "patientId": pid},
-    }
-    if prefetch is not None:
-        body["prefetch"] = prefetch
-    if fhir_server:
-        body["fhirServer"] = fhir_server
-    if token:
-        body["fhirAuthorization"] = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "calcinosis-cds",
-        }
-    return body
+    return patient_view_call(
+        pid, user="Practitioner/example", fhir_server=fhir_server, token=token, prefetch=prefetch
+    )
 
 
 EMPTY_KEYS = ("conditions", "medicationRequests", "medicationAdministrations", "procedures")

@@ -21,9 +21,11 @@ import orjson
 import pytest
 
 from service.demo import bundle, demo_patients, prefetch
-from service.preview import PREVIEW_CSP, patient_view_request
-from service.settings import Environment, Settings
+from service.preview import PREVIEW_CSP, PREVIEW_USER
+from service.settings import Settings
+from service.wire import patient_view_call
 from tests.servers import RunningService
+from tests.settings_data import production_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "preview.png"
@@ -95,7 +97,9 @@ def test_cards_are_the_hooks_own_answer(
     """The same cards as the real hook gives for the same request (uuids aside), and history is written."""
     previewed = client.post(f"{preview_service.url}/preview/api/cards/{CALCIPHYLAXIS.id}").json()
     now = datetime.now(UTC)
-    request = patient_view_request(CALCIPHYLAXIS.id, prefetch(bundle(CALCIPHYLAXIS.id, now)))
+    request = patient_view_call(
+        CALCIPHYLAXIS.id, user=PREVIEW_USER, prefetch=prefetch(bundle(CALCIPHYLAXIS.id, now))
+    )
     hooked = client.post(
         f"{preview_service.url}/cds-services/calcinosis-cutis-risk",
         content=orjson.dumps(request),
@@ -161,14 +165,8 @@ def test_preview_is_not_in_the_openapi_document(
 
 
 def test_production_has_no_preview(tmp_path: Path, client: httpx.Client) -> None:
-    settings = Settings(
-        environment=Environment.PRODUCTION,
-        fhir_server_allowlist=["https://ehr.example.org/fhir"],
-        public_base_url="https://cds.example.org",
-        trusted_issuers={"https://ehr.example.org/": {"jwks_url": "https://ehr.example.org/jwks.json"}},
-        patient_hash_key="k" * 40,
-        database_url=f"sqlite:///{tmp_path / 'cds.db'}",
-        database_auto_migrate=True,
+    settings = production_settings(
+        database_url=f"sqlite:///{tmp_path / 'cds.db'}", database_auto_migrate=True
     )
     with RunningService(settings) as running:
         assert client.get(f"{running.url}/healthz").status_code == 200

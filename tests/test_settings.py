@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.settings import Environment, Settings
+from tests.settings_data import production_settings
 
 
 def test_defaults_are_development(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,13 +41,7 @@ def test_production_refuses_unsafe_settings(overrides: dict[str, object], messag
 
 
 def test_production_accepts_safe_settings() -> None:
-    settings = Settings(
-        environment=Environment.PRODUCTION,
-        fhir_server_allowlist=["https://ehr.example.org/fhir"],
-        public_base_url="https://cds.example.org",
-        trusted_issuers={"https://ehr.example.org/": {"jwks_url": "https://ehr.example.org/jwks.json"}},
-        patient_hash_key="k" * 40,
-    )
+    settings = production_settings()
     assert settings.environment is Environment.PRODUCTION
 
 
