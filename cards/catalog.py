@@ -33,7 +33,9 @@ class AdvisedCard:
     rank: int
 
 
-Advise = Callable[[PatientSnapshot, datetime, NewId], list[AdvisedCard]]
+# Told which rule failed and how, so the caller can log and count it: cards/ does no I/O itself.
+RuleFailed = Callable[[str, Exception], None]
+Advise = Callable[[PatientSnapshot, datetime, NewId, RuleFailed], list[AdvisedCard]]
 Evaluate = Callable[[PatientSnapshot, RuleConfig, datetime], list[Finding]]
 # Every pathway: its config loader and its pure evaluate(snapshot, config, now).
 PATHWAYS: tuple[tuple[Callable[[], RuleConfig], Evaluate], ...] = tuple(
@@ -64,10 +66,20 @@ def calcinosis_service(knowledge: Knowledge) -> ServiceDeclaration:
     override_reasons()
     rules = [(load().bind(knowledge), evaluate) for load, evaluate in PATHWAYS]
 
-    def advise(snapshot: PatientSnapshot, now: datetime, new_id: NewId) -> list[AdvisedCard]:
-        findings = combine(
-            [finding for config, evaluate in rules for finding in evaluate(snapshot, config, now)]
-        )
+    def evaluate_all(snapshot: PatientSnapshot, now: datetime, failed: RuleFailed) -> list[Finding]:
+        """Every rule's findings; a rule that raises is reported and skipped, the others still speak."""
+        findings: list[Finding] = []
+        for config, evaluate in rules:
+            try:
+                findings += evaluate(snapshot, config, now)
+            except Exception as exc:  # noqa: BLE001 - one rule's bug must not hide the others' cards
+                failed(config.rule.id, exc)
+        return findings
+
+    def advise(
+        snapshot: PatientSnapshot, now: datetime, new_id: NewId, failed: RuleFailed
+    ) -> list[AdvisedCard]:
+        findings = combine(evaluate_all(snapshot, now, failed))
         cards = render_cards(findings, snapshot.patient_id, knowledge.orders, topic_system, new_id)
         return [
             AdvisedCard(c, f.rule.id, f.rule.version, f.rank) for c, f in zip(cards, findings, strict=True)

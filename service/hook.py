@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from cards.catalog import ServiceDeclaration
+from cards.catalog import RuleFailed, ServiceDeclaration
 from service.decode import MalformedJsonError, decode_json, decode_request
 from service.errors import ErrorCode, Problem, ServiceError
 from service.history import CardHistory
+from service.metrics import Metrics
 from service.resolve import FetchDeps, resolve_prefetch
 from service.sendable import card_problems
 from service.wire import HookRequest, HookResponse, PatientViewContext
@@ -91,14 +94,39 @@ def _parse_call(declaration: ServiceDeclaration, raw: bytes) -> tuple[HookReques
     return request, parse_model(PatientViewContext, request.context, prefix="context")
 
 
+def _rule_failure_reporter(hook_instance: str, metrics: Metrics) -> RuleFailed:
+    """Logs a failed rule with an incident id and counts it; the other rules' cards are still sent.
+
+    The log names the exception type and where it was raised (file:line frames), never its message,
+    which may carry a clinical value.
+    """
+
+    def failed(rule_id: str, exc: Exception) -> None:
+        incident = str(uuid.uuid4())
+        metrics.rule_failures.labels(rule_id).inc()
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = " <- ".join(f"{PurePath(f.filename).name}:{f.lineno}" for f in reversed(frames))
+        log.error(
+            "rule failed rule=%s incident=%s hookInstance=%s error=%s at=%s",
+            rule_id,
+            incident,
+            hook_instance,
+            type(exc).__name__,
+            where,
+        )
+
+    return failed
+
+
 async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> HookOutcome:
     """The CDS Hooks response for one call of ``declaration``."""
     started = time.perf_counter()
     request, context = _parse_call(declaration, raw)
     values = await resolve_prefetch(declaration.prefetch, request, deps.fetch)
     now = deps.clock()
-    snapshot = build_snapshot(context.patientId, values.values(), deps.knowledge, now)
-    advised = declaration.advise(snapshot, now, lambda: str(uuid.uuid4()))
+    snapshot = build_snapshot(context.patientId, values.values(), deps.knowledge, now, request.fhirServer)
+    failed = _rule_failure_reporter(request.hookInstance, deps.fetch.metrics)
+    advised = declaration.advise(snapshot, now, lambda: str(uuid.uuid4()), failed)
     problems = [p for a in advised for p in card_problems(a.card)]
     if problems:
         raise OutboundCardError("; ".join(problems))

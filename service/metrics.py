@@ -1,8 +1,8 @@
 """Prometheus metrics (``GET /metrics``), one registry per app so several apps can live in one process.
 
 Counts and latencies only - never an id or a value: requests per endpoint and status, cards per rule and
-indicator, suppressions per rule, FHIR fetch latency and failures by reason, token rejections by reason,
-card-history database failures.
+indicator, suppressions per rule, rule failures per rule, FHIR fetch latency and failures by reason, token
+rejections by reason, card-history database failures.
 """
 
 from __future__ import annotations
@@ -49,6 +49,12 @@ class Metrics:
         )
         self.auth_rejections = Counter(
             "cds_auth_rejections", "Rejected tokens by reason", ["reason"], registry=r
+        )
+        self.rule_failures = Counter(
+            "cds_rule_failures",
+            "Rules that raised while advising (their cards are missing)",
+            ["rule"],
+            registry=r,
         )
         self.storage_failures = Counter(
             "cds_storage_failures", "Card-history database failures", ["operation"], registry=r

@@ -1,7 +1,8 @@
 """Resolving a request's prefetch into data: use what the EHR sent, fetch what it did not.
 
-Implements the state machine of ``service.prefetch`` against the FHIR server: every key that is missing
-or that the EHR failed is fetched concurrently, under one deadline (``CDS_HOOK_BUDGET_S``). If any of
+Implements the state machine of ``service.prefetch`` against the FHIR server: every key that is missing,
+that the EHR failed, or whose data is about another patient only (a Patient with another id, a searchset
+naming only other patients) is fetched concurrently, under one deadline (``CDS_HOOK_BUDGET_S``). If any of
 them cannot be obtained the hook answers 412 (CDS Hooks 2.0 § HTTP Response: "unable to retrieve the
 necessary FHIR data"), naming each failed key and its reason, well within the budget.
 """
@@ -24,8 +25,10 @@ from service.outbound import Allowlist
 from service.prefetch import PrefetchState, classify, render_template, token_values
 from service.settings import Settings
 from service.wire import HookRequest
+from terminology.subjects import patient_references
 
 log = logging.getLogger("calcinosis_cds.prefetch")
+WRONG_PATIENT = "wrong-patient"  # a prefetch state of ours: provided, but about another patient only
 PRECONDITION_FAILED = 412
 
 
@@ -59,6 +62,16 @@ def _unavailable(failures: Mapping[str, FhirFetchError]) -> ServiceError:
         for key, err in sorted(failures.items())
     ]
     return ServiceError(PRECONDITION_FAILED, problems)
+
+
+def _not_fetchable(wrong_patient: bool) -> FhirFetchError:
+    """Why a key that needs fetching cannot be, when the request names no FHIR server."""
+    if wrong_patient:
+        return FhirFetchError(
+            "prefetch-wrong-patient",
+            "the prefetched data is about another patient and there is no fhirServer",
+        )
+    return FhirFetchError("no-fhir-server", "not prefetched and the request has no fhirServer")
 
 
 async def _fetch_all(client: FhirClient, queries: Mapping[str, str], budget_s: float) -> dict[str, Any]:
@@ -97,20 +110,26 @@ async def resolve_prefetch(
     queries: dict[str, str] = {}
     tokens = token_values(request.context)
     states: dict[str, int] = {}
+    wrong_patient: set[str] = set()
+    patient_id = str(request.context.get("patientId", ""))
     for key, template in prefetch_templates.items():
         state = classify(request.prefetch, key)
-        states[state.value] = states.get(state.value, 0) + 1
         if state is PrefetchState.PROVIDED:
             assert request.prefetch is not None  # noqa: S101 - classify() returns PROVIDED only then
-            values[key] = request.prefetch[key]
-        elif state is not PrefetchState.NO_DATA:
+            value = request.prefetch[key]
+            if patient_references(patient_id, request.fhirServer, value).about_someone_else(value):
+                wrong_patient.add(key)  # never judge this chart on another patient's data: fetch it
+            else:
+                values[key] = value
+        label = WRONG_PATIENT if key in wrong_patient else state.value
+        states[label] = states.get(label, 0) + 1
+        if state not in (PrefetchState.PROVIDED, PrefetchState.NO_DATA) or key in wrong_patient:
             queries[key] = render_template(template, tokens)
     log.info("prefetch hookInstance=%s states=%s", request.hookInstance, states)
     if not queries:
         return values
     if not request.fhirServer:
-        missing = FhirFetchError("no-fhir-server", "not prefetched and the request has no fhirServer")
-        raise _unavailable(dict.fromkeys(queries, missing))
+        raise _unavailable({key: _not_fetchable(key in wrong_patient) for key in queries})
     if not deps.allowlist.allows(request.fhirServer):
         raise ServiceError.single(
             PRECONDITION_FAILED,

@@ -5,7 +5,10 @@
 * the calcium x phosphate product from same-day values (corrected calcium preferred);
 * eGFR by CKD-EPI 2021 (race-free, adults only) for creatinine days with no reported eGFR;
 * CKD stage from coded conditions, else from eGFR sustained below 60 for at least 90 days (KDIGO 2012);
-* dialysis from an active dialysis-status condition or a recent dialysis procedure.
+* dialysis from an active dialysis-status condition or a recent dialysis procedure (not one dated later).
+
+Each derivation is total: an input a formula cannot take (a creatinine of 0) is listed as not used with its
+reason, never raised.
 """
 
 from __future__ import annotations
@@ -141,6 +144,8 @@ def computed_egfr(
             reason = "birth date unknown"
         elif age_on(birth, day) < c["minAgeYears"]:
             reason = "CKD-EPI 2021 is for adults"
+        elif creatinine.value <= 0:
+            reason = "a creatinine of 0 cannot give an eGFR"
         if reason or birth is None:
             ignored.append(
                 Ignored(
@@ -217,6 +222,6 @@ def dialysis_evidence(
         for p in procedures
         if p.concepts & knowledge.dialysis_procedures
         and p.performed is not None
-        and as_of - p.performed <= window
+        and timedelta(0) <= as_of - p.performed <= window
     ]
     return tuple(evidence)

@@ -55,6 +55,7 @@ class ReadElements(TypedDict, total=False):
 
 
 class BundleEntry(TypedDict, total=False):
+    fullUrl: Any  # resolves urn:uuid subject references (terminology.subjects)
     resource: ReadElements
 
 

@@ -1,12 +1,14 @@
 """Reading laboratory Observations (http://hl7.org/fhir/R4/observation.html) into ``LabResult``s.
 
 Only results a clinician may act on are used: status final/amended/corrected, about the patient in
-context, numeric ``valueQuantity`` in a unit we can convert, with a full effective date. Everything else
-becomes an ``Ignored`` with a stable reason; a comparator (``<``, ``>``) is kept on the result, not dropped.
+context, numeric and not negative ``valueQuantity`` in a unit we can convert, with a full effective date that
+is not in the future. Everything else becomes an ``Ignored`` with a stable reason; a comparator (``<``,
+``>``) is kept on the result, not dropped.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from terminology.fhir_dates import ImpreciseDateError, parse_datetime
@@ -64,6 +66,8 @@ def _problem(obs: JsonObject, is_about_patient: bool, effective: str) -> tuple[s
     value = quantity.get("value") if isinstance(quantity, dict) else None
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
         return "value-not-numeric", "no numeric valueQuantity"
+    if value < 0:
+        return "value-implausible", "a concentration cannot be negative"
     comparator = quantity.get("comparator") if isinstance(quantity, dict) else None
     if comparator is not None and not (isinstance(comparator, str) and comparator in COMPARATORS):
         return "value-comparator-invalid", f"comparator {comparator!r}"
@@ -92,8 +96,14 @@ def _range(
     return low, _range_bound(knowledge, analyte, reference.get("high"), unit)
 
 
-def read_lab(obs: JsonObject, knowledge: Knowledge, is_about_patient: bool) -> LabResult | Ignored:
-    """The ``LabResult`` of one Observation, or why it cannot be used."""
+def read_lab(
+    obs: JsonObject, knowledge: Knowledge, is_about_patient: bool, latest_allowed: datetime
+) -> LabResult | Ignored:
+    """The ``LabResult`` of one Observation, or why it cannot be used.
+
+    A result dated after ``latest_allowed`` (now plus a small clock-skew tolerance) is not used: taken as
+    the newest result it would hide the real one (a normal calcium dated 2999 beside yesterday's 15 mg/dL).
+    """
     found = _analyte_of(obs, knowledge)
     if isinstance(found, str):
         return _ignored(obs, found, "no coding is a verified code of an analyte we read")
@@ -107,6 +117,10 @@ def read_lab(obs: JsonObject, knowledge: Knowledge, is_about_patient: bool) -> L
     reported = float(quantity["value"])
     try:
         effective = parse_datetime(effective_text)
+        if effective > latest_allowed:
+            return _ignored(
+                obs, "date-in-future", f"dated in the future ({effective.date().isoformat()})", name
+            )
         unit_text = quantity.get("unit")
         source = resolve_unit(knowledge, quantity.get("system"), quantity.get("code"), unit_text)
         value = to_canonical(knowledge, analyte, reported, source)

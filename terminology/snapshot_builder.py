@@ -2,13 +2,15 @@
 
 Reads raw FHIR R4 JSON and touches only the fields the rules need. Every resource that is present but
 not used lands in ``snapshot.ignored`` with a stable reason code; nothing is dropped silently, no unit is
-guessed, and resources about another patient are never used.
+guessed, and resources about another patient are never used (``terminology.subjects``). Building is total:
+a resource a reader cannot take is listed as not used (``unreadable``), so one bad record never costs the
+patient's other results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -26,6 +28,7 @@ from terminology.snapshot import (
     PatientSnapshot,
     ProcedureRecord,
 )
+from terminology.subjects import PatientReferences, patient_references
 
 NEWEST_FIRST_KEY = attrgetter("effective", "resource_id")
 ADMINISTRATIVE_SEX = frozenset({"male", "female", "other", "unknown"})
@@ -45,29 +48,42 @@ def _newest_first(results: Iterable[LabResult]) -> tuple[LabResult, ...]:
 class _Builder:
     """Accumulates one snapshot; one instance per build, never shared."""
 
-    def __init__(self, patient_id: str, knowledge: Knowledge, as_of: datetime) -> None:
+    def __init__(
+        self, patient_id: str, knowledge: Knowledge, as_of: datetime, fhir_server: str | None
+    ) -> None:
         self.patient_id = patient_id
+        self.fhir_server = fhir_server
         self.knowledge = knowledge
         self.as_of = as_of
-        self.subject_ref = f"Patient/{patient_id}"
+        tolerance = knowledge.derivation["futureDateToleranceHours"]["value"]
+        self.latest_allowed = as_of + timedelta(hours=tolerance)
         self.birth_date: date | None = None
         self.sex: str | None = None
         self.labs: dict[str, list[LabResult]] = {}
         self.records: dict[type, list[Any]] = {ConditionRecord: [], ProcedureRecord: [], MedicationRecord: []}
         self.ignored: list[Ignored] = []
 
-    def is_about_patient(self, resource: JsonObject) -> bool:
-        subject = resource.get("subject")
-        reference = subject.get("reference") if isinstance(subject, dict) else None
-        # Relative ("Patient/1") or absolute ("https://ehr/fhir/Patient/1") literal references.
-        return isinstance(reference, str) and (
-            reference == self.subject_ref or reference.endswith("/" + self.subject_ref)
-        )
+    def add_value(self, value: Any) -> None:
+        """Every resource of one prefetch value, each read on its own (see ``add_safely``)."""
+        references = patient_references(self.patient_id, self.fhir_server, value)
+        for resource in resources_in(value):
+            self.add_safely(resource, references)
 
-    def add(self, resource: JsonObject) -> None:
+    def add_safely(self, resource: JsonObject, references: PatientReferences) -> None:
+        """Read one resource; a reader that fails on it costs that resource only, listed as unreadable."""
+        try:
+            self.add(resource, references)
+        except Exception as exc:  # noqa: BLE001 - one bad record must not cost the others; it is listed
+            kind, ident = str(resource.get("resourceType")), str(resource.get("id", ""))
+            self.ignored.append(
+                Ignored(kind, ident, "unreadable", f"could not be read ({type(exc).__name__})")
+            )
+
+    def add(self, resource: JsonObject, references: PatientReferences) -> None:
         kind = resource.get("resourceType")
         if kind == "Observation":
-            result = read_lab(resource, self.knowledge, self.is_about_patient(resource))
+            about = references.names_patient(resource)
+            result = read_lab(resource, self.knowledge, about, self.latest_allowed)
             if isinstance(result, LabResult):
                 self.labs.setdefault(result.analyte, []).append(result)
             else:
@@ -75,17 +91,20 @@ class _Builder:
         elif kind == "Patient":
             self.add_patient(resource)
         elif isinstance(kind, str) and kind in CLINICAL_READERS:
-            self.add_clinical(resource, CLINICAL_READERS[kind])
+            self.add_clinical(resource, CLINICAL_READERS[kind], references)
 
     def add_clinical(
-        self, resource: JsonObject, reader: Callable[[JsonObject, Knowledge], Record | Ignored | None]
+        self,
+        resource: JsonObject,
+        reader: Callable[[JsonObject, Knowledge], Record | Ignored | None],
+        references: PatientReferences,
     ) -> None:
         record = reader(resource, self.knowledge)
         if record is None:
             return
         if isinstance(record, Ignored):
             self.ignored.append(record)
-        elif not self.is_about_patient(resource):
+        elif not references.names_patient(resource):
             kind = str(resource.get("resourceType"))
             self.ignored.append(
                 Ignored(kind, str(resource.get("id", "")), "subject-mismatch", "not the patient in context")
@@ -145,11 +164,17 @@ class _Builder:
 
 
 def build_snapshot(
-    patient_id: str, prefetch_values: Iterable[Any], knowledge: Knowledge, as_of: datetime
+    patient_id: str,
+    prefetch_values: Iterable[Any],
+    knowledge: Knowledge,
+    as_of: datetime,
+    fhir_server: str | None = None,
 ) -> PatientSnapshot:
-    """The snapshot of ``patient_id`` as of ``as_of`` from resolved prefetch values (resources or Bundles)."""
-    builder = _Builder(patient_id, knowledge, as_of)
+    """The snapshot of ``patient_id`` as of ``as_of`` from resolved prefetch values (resources or Bundles).
+
+    ``fhir_server`` is the request's FHIR base: absolute references against it name the patient too.
+    """
+    builder = _Builder(patient_id, knowledge, as_of, fhir_server)
     for value in prefetch_values:
-        for resource in resources_in(value):
-            builder.add(resource)
+        builder.add_value(value)
     return builder.snapshot()

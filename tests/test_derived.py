@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -58,11 +59,15 @@ def test_reported_egfr_wins_over_computing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("patient", "reason"),
-    [({"gender": "unknown"}, "female or male"), ({"birth": "2015-01-01"}, "adults")],
+    ("patient", "creatinine", "reason"),
+    [
+        ({"gender": "unknown"}, 1.0, "female or male"),
+        ({"birth": "2015-01-01"}, 1.0, "adults"),
+        ({}, 0, "a creatinine of 0 cannot give an eGFR"),  # was a ZeroDivisionError: a 500 for the chart
+    ],
 )
-def test_egfr_not_derivable_is_reported(patient: dict[str, Any], reason: str) -> None:
-    s = snap(fd.lab(CREATININE, 1.0, "mg/dL", oid="cr"), **patient)
+def test_egfr_not_derivable_is_reported(patient: dict[str, Any], creatinine: float, reason: str) -> None:
+    s = snap(fd.lab(CREATININE, creatinine, "mg/dL", oid="cr"), **patient)
     assert s.series("egfr") == ()
     assert [(i.resource_id, i.reason) for i in s.ignored] == [("cr", "egfr-not-derivable")]
     assert reason in s.ignored[0].detail
@@ -126,3 +131,40 @@ def test_ckd_stage_from_sustained_low_egfr_only() -> None:
         fd.lab(EGFR_2021, 40, "mL/min/{1.73_m2}", days_ago=100),
     )
     assert interrupted.ckd is None
+
+
+@pytest.mark.parametrize("value", [-0.01, -1.2, -88.4])
+def test_a_negative_concentration_is_not_used_and_says_why(value: float) -> None:
+    s = snap(fd.lab(CREATININE, value, "mg/dL", oid="cr"))
+    assert s.series("creatinine") == () == s.series("egfr")
+    assert [(i.resource_id, i.reason, i.analyte) for i in s.ignored] == [
+        ("cr", "value-implausible", "creatinine")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("hours_ahead", "used"),
+    [(-1, True), (23.9, True), (24.1, False), (24 * 365 * 900, False)],  # tolerance: 24 h of clock skew
+)
+def test_a_result_dated_in_the_future_is_not_used(hours_ahead: float, used: bool) -> None:
+    when = (fd.NOW + timedelta(hours=hours_ahead)).isoformat()
+    s = snap(fd.lab(fd.CALCIUM_MASS, 9.4, "mg/dL", oid="ca", effectiveDateTime=when))
+    assert bool(s.series("calcium-total")) is used
+    assert [i.reason for i in s.ignored] == ([] if used else ["date-in-future"])
+
+
+def test_a_dialysis_session_dated_in_the_future_is_not_evidence_of_dialysis() -> None:
+    def session(days_ago: int) -> dict[str, Any]:
+        performed = (fd.NOW - timedelta(days=days_ago)).isoformat()
+        coding = {"system": "http://snomed.info/sct", "code": "302497006", "display": "Hemodialysis"}
+        return {
+            "resourceType": "Procedure",
+            "id": f"hd{days_ago}",
+            "status": "completed",
+            "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [coding]},
+            "performedDateTime": performed,
+        }
+
+    assert snap(session(-3)).dialysis == ()
+    assert snap(session(3)).dialysis != ()

@@ -17,10 +17,15 @@ K = load_knowledge()
 SERVICE = calcinosis_service(K)
 
 
+def reraise(rule_id: str, exc: Exception) -> None:
+    """A rule failure fails the test (the service logs and counts it instead)."""
+    raise AssertionError(f"rule {rule_id} failed") from exc
+
+
 def advise(*resources: dict[str, Any]) -> list[dict[str, Any]]:
     ids = (f"id-{i}" for i in itertools.count())
     snapshot = build_snapshot("p1", [fd.patient(), fd.bundle(list(resources))], K, fd.NOW)
-    return [advised.card for advised in SERVICE.advise(snapshot, fd.NOW, lambda: next(ids))]
+    return [advised.card for advised in SERVICE.advise(snapshot, fd.NOW, lambda: next(ids), reraise)]
 
 
 def test_cards_pass_the_structural_check_and_suggest_valid_service_requests() -> None:

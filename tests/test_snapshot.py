@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from terminology import snapshot_builder
 from terminology.knowledge import load_knowledge
 from terminology.snapshot_builder import build_snapshot
 from tests import fhir_data as fd
@@ -79,14 +80,17 @@ def test_unknown_codes_are_reported_not_guessed() -> None:
     assert [(i.resource_id, i.reason) for i in s.ignored] == [("a1c", "code-unknown")]
 
 
-def test_period_start_and_absolute_subject_reference() -> None:
+def test_period_start_and_absolute_subject_reference_against_the_requests_fhir_server() -> None:
     obs = fd.lab(fd.PHOSPHATE_MASS, 4.0, "mg/dL", oid="p")
     del obs["effectiveDateTime"]
     obs["effectivePeriod"] = {"start": "2026-11-01T08:00:00Z"}
     obs["subject"] = {"reference": "https://ehr.example.org/fhir/Patient/p1"}
-    result = snap(obs).latest("phosphate")
+    server = "https://ehr.example.org/fhir/"
+    result = build_snapshot("p1", [fd.bundle([obs])], K, fd.NOW, server).latest("phosphate")
     assert result is not None
     assert result.day.isoformat() == "2026-11-01"
+    elsewhere = build_snapshot("p1", [fd.bundle([obs])], K, fd.NOW, "https://other.example.org/fhir")
+    assert [(i.resource_id, i.reason) for i in elsewhere.ignored] == [("p", "subject-mismatch")]
 
 
 def test_other_patient_resource_is_ignored() -> None:
@@ -108,23 +112,24 @@ def test_us_core_calcium_has_no_ucum_code_but_is_read() -> None:
     assert (result.value, result.unit) == (obs["valueQuantity"]["value"], "mg/dL")
 
 
-@pytest.mark.parametrize(
-    "path", sorted((SHARED / "fhir" / "synthea").glob("*.json")), ids=lambda p: p.stem[:20]
-)
-def test_synthea_blood_calcium_is_read(path: Any) -> None:
-    bundle = load(path)
-    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
-    calcium_entries = [
-        e["resource"]
-        for e in bundle["entry"]
-        if e["resource"]["resourceType"] == "Observation"
-        and any(c["code"] == fd.CALCIUM_BLOOD for c in e["resource"]["code"].get("coding", []))
-    ]
-    # Synthea uses urn:uuid subject references; a patient bundle is about its one patient.
-    for obs in calcium_entries:
-        obs["subject"] = {"reference": f"Patient/{patient['id']}"}
-    s = build_snapshot(patient["id"], [bundle], K, fd.NOW)
-    assert len(s.series("calcium-total")) == len(calcium_entries)
+def test_synthea_calcium_is_read_through_urn_uuid_subjects() -> None:
+    """Synthea's subjects are ``urn:uuid:`` references that the Bundle resolves to its one Patient."""
+    calcium_codes = {code for _, code in K.codes_of(K.analytes["calcium-total"].value_set)}
+    counts = []
+    for path in sorted((SHARED / "fhir" / "synthea").glob("*.json")):
+        bundle = load(path)
+        patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+        calcium_entries = [
+            e["resource"]
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Observation"
+            and any(c["code"] in calcium_codes for c in e["resource"]["code"].get("coding", []))
+        ]
+        assert all(obs["subject"]["reference"].startswith("urn:uuid:") for obs in calcium_entries)
+        s = build_snapshot(patient["id"], [bundle], K, fd.NOW)
+        counts.append((len(s.series("calcium-total")), len(calcium_entries)))
+    assert all(read == present for read, present in counts)
+    assert sum(present for _, present in counts) > 0
 
 
 @pytest.mark.parametrize(
@@ -134,11 +139,22 @@ def test_synthea_blood_creatinine_and_mdrd_egfr_are_read(path: Any) -> None:
     bundle = load(path)
     patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
     observations = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
-    for obs in observations:
-        obs["subject"] = {"reference": f"Patient/{patient['id']}"}
     coded = {c["code"] for obs in observations for c in obs["code"].get("coding", [])}
     s = build_snapshot(patient["id"], [bundle], K, fd.NOW)
     if "38483-4" in coded:
         assert s.series("creatinine")
     if "33914-3" in coded:
         assert any(not r.is_derived and r.code == "33914-3" for r in s.series("egfr"))
+
+
+def test_a_resource_a_reader_cannot_take_costs_that_resource_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_reader(resource: dict[str, Any], knowledge: Any) -> None:
+        raise KeyError("planted")
+
+    monkeypatch.setitem(snapshot_builder.CLINICAL_READERS, "Condition", broken_reader)
+    condition = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}}
+    s = snap(fd.patient(), condition, fd.lab(fd.CALCIUM_MASS, 9.4, "mg/dL", oid="ca"))
+    assert [r.resource_id for r in s.series("calcium-total")] == ["ca"]
+    assert [(i.resource_id, i.reason, i.detail) for i in s.ignored] == [
+        ("c1", "unreadable", "could not be read (KeyError)")
+    ]
