@@ -67,7 +67,12 @@ def calcinosis_service(knowledge: Knowledge) -> ServiceDeclaration:
     rules = [(load().bind(knowledge), evaluate) for load, evaluate in PATHWAYS]
 
     def evaluate_all(snapshot: PatientSnapshot, now: datetime, failed: RuleFailed) -> list[Finding]:
-        """Every rule's findings; a rule that raises is reported and skipped, the others still speak."""
+        """Every rule's findings; a rule that raises is reported and skipped, the others still speak.
+
+        A deceased patient's chart gets no risk advice at all.
+        """
+        if snapshot.deceased:
+            return []
         findings: list[Finding] = []
         for config, evaluate in rules:
             try:

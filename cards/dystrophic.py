@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cache
 
 from cards.config import RuleConfig, load_rule
-from cards.evidence import condition_row, missing_orders
+from cards.evidence import condition_row, missing_orders, not_used, ordered_analytes
 from cards.finding import Finding
 from terminology.snapshot import PatientSnapshot
 
@@ -51,7 +51,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             summary=text["summary"].format(disease=text[f"disease_{lead}"]),
             reasons=(text[f"prevalence_{lead}"], text["reason"], text["advisory"]),
             evidence=tuple(condition_row(r) for r in records.values()),
-            not_used=(),
+            not_used=not_used(snapshot, ordered_analytes(config.orders)),
             citations=config.concept_citations.get(lead, config.citations),
             workup=missing_orders(snapshot, config.orders, now - config.windows["labs"].delta),
             tags=frozenset(concept for concept, _ in present),

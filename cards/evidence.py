@@ -76,10 +76,29 @@ def medication_row(record: MedicationRecord) -> Evidence:
     )
 
 
+BASIS_WORDS = {"measured": "measured eGFR", "derived": "eGFR from creatinine", "coded": "coded diagnosis"}
+
+
 def kidney_rows(snapshot: PatientSnapshot) -> tuple[Evidence, ...]:
-    """Evidence rows for kidney failure: the dialysis evidence, else the CKD staging evidence."""
-    refs = snapshot.dialysis or (snapshot.ckd.evidence if snapshot.ckd else ())
-    return tuple(Evidence(ref, "", "", "", "record") for ref in refs)
+    """Evidence rows for kidney failure: the dialysis evidence, else the CKD stage with the value it came
+    from, its date and whether it was measured, derived or coded."""
+    if snapshot.dialysis:
+        return tuple(
+            Evidence(
+                "On dialysis",
+                d.display,
+                BASIS_WORDS["coded"] if d.reference.startswith("Condition/") else "procedure",
+                d.day.isoformat() if d.day else "",
+                d.reference,
+            )
+            for d in snapshot.dialysis
+        )
+    ckd = snapshot.ckd
+    if ckd is None:
+        return ()
+    shown = f"eGFR {ckd.value:.0f}" if ckd.value is not None else ckd.display
+    day = ckd.day.isoformat() if ckd.day else ""
+    return (Evidence(ckd.label, shown, BASIS_WORDS[ckd.basis], day, ckd.reference),)
 
 
 def missing_orders(snapshot: PatientSnapshot, orders: Iterable[Order], since: datetime) -> tuple[str, ...]:
@@ -91,14 +110,25 @@ def missing_orders(snapshot: PatientSnapshot, orders: Iterable[Order], since: da
     )
 
 
+def ordered_analytes(orders: Iterable[Order]) -> tuple[str, ...]:
+    """The analytes a rule reads through the workup it checks (each order's results)."""
+    return tuple(dict.fromkeys(analyte for order in orders for analyte in order.analytes))
+
+
 def not_used(snapshot: PatientSnapshot, analytes: Iterable[str]) -> tuple[str, ...]:
-    """Lines for the card's "data present but not used" section, for the analytes a rule reads."""
+    """Lines for the card's "data present but not used" section, for the analytes a rule reads.
+
+    Every rule lists the analytes it reads (its thresholds' and its workup's), so a value that could not
+    be used (no unit, implausible, dated in the future...) is shown on every card it could have changed.
+    """
     wanted = set(analytes)
-    return tuple(
+    lines = tuple(
         f"{i.resource_type}/{i.resource_id}: {i.detail} ({i.reason})"
         for i in snapshot.ignored
         if i.analyte in wanted
     )
+    staging_notes = snapshot.ckd.notes if snapshot.ckd and "egfr" in wanted else ()
+    return (*staging_notes, *lines)
 
 
 def strongest(indicators: Iterable[str]) -> str:

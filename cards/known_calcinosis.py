@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 
 from cards.config import RuleConfig, load_rule
-from cards.evidence import condition_row, missing_orders
+from cards.evidence import condition_row, missing_orders, not_used, ordered_analytes
 from cards.finding import Finding
 from terminology.snapshot import PatientSnapshot
 
@@ -39,7 +39,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             summary=text["summary"].format(count=len(missing), plural="" if len(missing) == 1 else "s"),
             reasons=(text["reason"].format(missing=names), text["advisory"]),
             evidence=tuple({r.resource_id: condition_row(r) for r in diagnoses}.values()),
-            not_used=(),
+            not_used=not_used(snapshot, ordered_analytes(config.orders)),
             citations=config.citations,
             workup=missing,
             tags=frozenset({"calcinosis-cutis"}),

@@ -24,6 +24,7 @@ from cards.evidence import (
     lab_rows,
     missing_orders,
     not_used,
+    ordered_analytes,
     recent,
     strongest,
 )
@@ -52,6 +53,9 @@ READS = (
     "albumin",
     "phosphate",
     "pth-intact",
+    "vitamin-d-25-hydroxy",
+    "egfr",
+    "creatinine",
 )
 ON_DIALYSIS_NOT_NEEDED = ("renal-function",)  # kidney function tests say nothing new on dialysis
 
@@ -197,7 +201,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             summary=", ".join(parts) + text["summaryTail"],
             reasons=(*reasons, *extra_reasons, text["context"], text["advisory"]),
             evidence=(*rows, *extra_rows),
-            not_used=not_used(snapshot, READS),
+            not_used=not_used(snapshot, (*READS, *ordered_analytes(config.orders))),
             citations=cited(
                 (u.citation for u in used),
                 *(config.concept_citations.get(k, ()) for k in kinds),

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cache
 
 from cards.config import RuleConfig, load_rule
-from cards.evidence import condition_row, kidney_rows, missing_orders
+from cards.evidence import condition_row, kidney_rows, missing_orders, not_used, ordered_analytes
 from cards.finding import Evidence, Finding
 from terminology.snapshot import PatientSnapshot
 
@@ -60,7 +60,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             summary=text["summary"].format(missing=names, days=window.value, setting=setting_words),
             reasons=(text["reason"].format(days=window.value, why=window.citation), text["advisory"]),
             evidence=evidence,
-            not_used=(),
+            not_used=not_used(snapshot, ordered_analytes(config.orders)),
             citations=config.citations,
             workup=missing,
             tags=frozenset({"missing-data"}),

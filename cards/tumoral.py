@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cache
 
 from cards.config import RuleConfig, load_rule
-from cards.evidence import lab_row, missing_orders, recent
+from cards.evidence import lab_row, missing_orders, not_used, ordered_analytes, recent
 from cards.finding import Finding
 from terminology.snapshot import LabResult, PatientSnapshot
 
@@ -63,7 +63,9 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
                 text["advisory"],
             ),
             evidence=(lab_row(phosphate), lab_row(egfr), lab_row(pth)),
-            not_used=(),
+            not_used=not_used(
+                snapshot, ("phosphate", "egfr", "creatinine", "pth-intact", *ordered_analytes(config.orders))
+            ),
             citations=config.citations,
             workup=missing_orders(snapshot, config.orders, since),
             tags=frozenset({"phosphate"}),

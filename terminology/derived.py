@@ -4,11 +4,10 @@
   same day (configurable window) and never for a day that has a measured ionized calcium;
 * the calcium x phosphate product from same-day values (corrected calcium preferred);
 * eGFR by CKD-EPI 2021 (race-free, adults only) for creatinine days with no reported eGFR;
-* CKD stage from coded conditions, else from eGFR sustained below 60 for at least 90 days (KDIGO 2012);
-* dialysis from an active dialysis-status condition or a recent dialysis procedure (not one dated later).
+* (the CKD stage and dialysis are read in ``terminology.kidney``).
 
-Each derivation is total: an input a formula cannot take (a creatinine of 0) is listed as not used with its
-reason, never raised.
+Inputs are plausible by construction (``terminology.observations`` refuses values outside each analyte's
+plausible range, e.g. a creatinine of 0 that the eGFR formula would divide by), so every derivation is total.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from terminology.knowledge import Knowledge
-from terminology.snapshot import ConditionRecord, Ignored, LabResult, ProcedureRecord, Staging, age_on
+from terminology.snapshot import Ignored, LabResult, age_on
 
 CORRECTED = "calcium-albumin-corrected"
 PRODUCT = "calcium-phosphate-product"
@@ -144,8 +142,6 @@ def computed_egfr(
             reason = "birth date unknown"
         elif age_on(birth, day) < c["minAgeYears"]:
             reason = "CKD-EPI 2021 is for adults"
-        elif creatinine.value <= 0:
-            reason = "a creatinine of 0 cannot give an eGFR"
         if reason or birth is None:
             ignored.append(
                 Ignored(
@@ -161,67 +157,3 @@ def computed_egfr(
             )
         )
     return results, ignored
-
-
-def egfr_category(value: float, categories: Mapping[str, Any]) -> tuple[int, str]:
-    """(stage number, KDIGO G category) of an eGFR value."""
-    for lower, stage, label in categories["lowerBounds"]:
-        if value >= lower:
-            return int(stage), str(label)
-    raise ValueError(f"eGFR {value} is below every category")
-
-
-def ckd_staging(
-    conditions: tuple[ConditionRecord, ...], egfr: tuple[LabResult, ...], knowledge: Knowledge
-) -> Staging | None:
-    """CKD stage from present coded conditions (highest stage), else from eGFR below 60 for >= 90 days."""
-    coded = [
-        (knowledge.ckd_stages[c], r)
-        for r in conditions
-        if r.present
-        for c in r.concepts
-        if c in knowledge.ckd_stages
-    ]
-    if coded:
-        stage = max(s for s, _ in coded)
-        evidence = tuple(f"Condition/{r.resource_id} ({r.code} {r.display})" for s, r in coded if s == stage)
-        return Staging(stage, f"CKD stage {stage}", "condition", evidence)
-    categories = knowledge.derivation["egfrCategories"]
-    exact = [r for r in egfr if r.comparator is None]
-    if not exact or exact[0].value >= categories["ckdBelow"]:
-        return None
-    run = [exact[0]]
-    for result in exact[1:]:
-        if result.value >= categories["ckdBelow"]:
-            break
-        run.append(result)
-    if (run[0].effective - run[-1].effective).days < categories["chronicityDays"]:
-        return None
-    stage, label = egfr_category(run[0].value, categories)
-    evidence = tuple(
-        f"eGFR {r.value:.0f} on {r.day.isoformat()} ({', '.join(_sources(r))})" for r in (run[0], run[-1])
-    )
-    return Staging(stage, f"CKD {label} by eGFR", "egfr", evidence)
-
-
-def dialysis_evidence(
-    conditions: tuple[ConditionRecord, ...],
-    procedures: tuple[ProcedureRecord, ...],
-    as_of: datetime,
-    knowledge: Knowledge,
-) -> tuple[str, ...]:
-    """References that show the patient is on dialysis now (empty when nothing does)."""
-    window = timedelta(days=knowledge.derivation["dialysisProcedureWindowDays"]["value"])
-    evidence = [
-        f"Condition/{c.resource_id} ({c.code} {c.display})"
-        for c in conditions
-        if c.present and c.concepts & knowledge.dialysis_conditions
-    ]
-    evidence += [
-        f"Procedure/{p.resource_id} ({p.code} {p.display}, {p.performed.date().isoformat()})"
-        for p in procedures
-        if p.concepts & knowledge.dialysis_procedures
-        and p.performed is not None
-        and timedelta(0) <= as_of - p.performed <= window
-    ]
-    return tuple(evidence)

@@ -50,6 +50,8 @@ class ReadElements(TypedDict, total=False):
     # Patient (terminology.snapshot_builder)
     gender: Any
     birthDate: Any
+    deceasedBoolean: Any
+    deceasedDateTime: Any
     # OperationOutcome (service.prefetch: an EHR that failed a prefetch query)
     issue: Any
 

@@ -35,6 +35,14 @@ class Analyte:
     canonical_unit: str
     alt_unit: str | None
     molar_mass: float | None
+    plausible_low: float
+    plausible_high: float
+    # unit text or code -> UCUM code, for this analyte only (an eGFR written "mL/min" is per 1.73 m2)
+    unit_aliases: dict[str, str]
+
+    def plausible(self, value: float) -> bool:
+        """Whether a value in the canonical unit can be a living patient's (``analytes.json``)."""
+        return self.plausible_low <= value <= self.plausible_high
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,8 @@ class Knowledge:
     text_concepts: Callable[[str], frozenset[str]]
     units: dict[str, UnitDef]
     unit_text: dict[str, str]
+    # UCUM code -> how clinicians write it (mL/min/1.73 m², not mL/min/{1.73_m2}); others shown as coded
+    unit_display: dict[str, str]
     # (analyte, source UCUM unit) -> factor to the analyte's canonical unit
     conversions: dict[tuple[str, str], float]
     # analyte -> factor from its canonical to its alternative unit (analytes that have one)
@@ -94,6 +104,10 @@ class Knowledge:
     dialysis_conditions: frozenset[str]
     dialysis_procedures: frozenset[str]
     derivation: dict[str, Any]
+
+    def show_unit(self, code: str) -> str:
+        """A unit as clinicians write it."""
+        return self.unit_display.get(code, code)
 
     def codes_of(self, value_set_url: str) -> list[Code]:
         """(system, code) pairs of a value set's expansion, in file order."""
@@ -183,7 +197,16 @@ def load_knowledge() -> Knowledge:
     """Load and index the shipped files. Raises on any inconsistency: a broken file must stop start-up."""
     value_sets = _load_value_sets()
     analytes = {
-        name: Analyte(name, a["valueSet"], a["canonicalUnit"], a.get("altUnit"), a.get("molarMassGPerMol"))
+        name: Analyte(
+            name,
+            a["valueSet"],
+            a["canonicalUnit"],
+            a.get("altUnit"),
+            a.get("molarMassGPerMol"),
+            float(a["plausible"]["low"]),
+            float(a["plausible"]["high"]),
+            dict(a.get("unitAliases", {})),
+        )
         for name, a in _read_json("analytes.json")["analytes"].items()
     }
     unverified: set[Code] = set()
@@ -228,6 +251,7 @@ def load_knowledge() -> Knowledge:
         text_concepts=_memoised_text_concepts(matchers),
         units=units,
         unit_text=unit_text,
+        unit_display={k: v for k, v in raw_units["display"].items() if k != "about"},
         conversions=conversions,
         alt_factors=alt_factors,
         orders=_orders(_read_json("orders.json")["orders"], value_sets, analytes),
@@ -288,6 +312,6 @@ def _check_units(units: dict[str, UnitDef], unit_text: dict[str, str], analytes:
         if code not in units:
             raise ValueError(f"unit alias {alias!r} points at unknown UCUM code {code!r}")
     for analyte in analytes.values():
-        for unit in (analyte.canonical_unit, analyte.alt_unit):
+        for unit in (analyte.canonical_unit, analyte.alt_unit, *analyte.unit_aliases.values()):
             if unit is not None and unit not in units:
                 raise ValueError(f"unit {unit} of {analyte.name} is not a known unit")

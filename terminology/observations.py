@@ -1,9 +1,9 @@
 """Reading laboratory Observations (http://hl7.org/fhir/R4/observation.html) into ``LabResult``s.
 
 Only results a clinician may act on are used: status final/amended/corrected, about the patient in
-context, numeric and not negative ``valueQuantity`` in a unit we can convert, with a full effective date that
-is not in the future. Everything else becomes an ``Ignored`` with a stable reason; a comparator (``<``,
-``>``) is kept on the result, not dropped.
+context, numeric ``valueQuantity`` in a unit we can convert and within the analyte's plausible range, with a
+full effective date that is not in the future. Everything else becomes an ``Ignored`` with a stable reason;
+a comparator (``<``, ``>``) is kept on the result, not dropped.
 """
 
 from __future__ import annotations
@@ -66,8 +66,6 @@ def _problem(obs: JsonObject, is_about_patient: bool, effective: str) -> tuple[s
     value = quantity.get("value") if isinstance(quantity, dict) else None
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
         return "value-not-numeric", "no numeric valueQuantity"
-    if value < 0:
-        return "value-implausible", "a concentration cannot be negative"
     comparator = quantity.get("comparator") if isinstance(quantity, dict) else None
     if comparator is not None and not (isinstance(comparator, str) and comparator in COMPARATORS):
         return "value-comparator-invalid", f"comparator {comparator!r}"
@@ -122,7 +120,7 @@ def read_lab(
                 obs, "date-in-future", f"dated in the future ({effective.date().isoformat()})", name
             )
         unit_text = quantity.get("unit")
-        source = resolve_unit(knowledge, quantity.get("system"), quantity.get("code"), unit_text)
+        source = resolve_unit(knowledge, quantity.get("system"), quantity.get("code"), unit_text, analyte)
         value = to_canonical(knowledge, analyte, reported, source)
     except ImpreciseDateError as exc:
         return _ignored(obs, "date-imprecise", str(exc), name)
@@ -130,6 +128,10 @@ def read_lab(
         return _ignored(obs, exc.reason, str(exc), name)
     except ValueError as exc:
         return _ignored(obs, "date-invalid", str(exc), name)
+    if not analyte.plausible(value):
+        shown = unit_text if isinstance(unit_text, str) else source
+        detail = implausible(knowledge, analyte, reported, shown, source, value)
+        return _ignored(obs, "value-implausible", detail, name)
     ranges = obs.get("referenceRange")
     first_range = ranges[0] if isinstance(ranges, list) and ranges and isinstance(ranges[0], dict) else None
     low, high = _range(knowledge, analyte, first_range, source) if first_range else (None, None)
@@ -152,6 +154,28 @@ def read_lab(
         high,
         _interpretation(interpretation) if interpretation else None,
     )
+
+
+def implausible(
+    knowledge: Knowledge, analyte: Analyte, reported: float, shown: str, source: str, value: float
+) -> str:
+    """Why ``value`` (canonical; ``reported`` in ``shown``) is not plausible, with the unit slip or factor of
+    ten that would explain it, if any. The value is never rescaled: a hint only helps find the error.
+    """
+    low, high, unit = (
+        analyte.plausible_low,
+        analyte.plausible_high,
+        knowledge.show_unit(analyte.canonical_unit),
+    )
+    text = f"{reported:g} {shown} is outside the plausible {low:g} to {high:g} {unit}"
+    alt = analyte.alt_unit
+    as_alt = knowledge.conversions.get((analyte.name, alt)) if alt and alt != source else None
+    if alt and as_alt is not None and analyte.plausible(reported * as_alt):
+        other = f"{reported:g} {knowledge.show_unit(alt)}"
+        return f"{text}; {other} would be plausible: the unit may be wrong (not rescaled)"
+    if analyte.plausible(value / 10) or analyte.plausible(value * 10):
+        return f"{text}; a factor of ten would make it plausible (not rescaled)"
+    return text
 
 
 def _interpretation(interpretation: Any) -> str | None:

@@ -134,12 +134,29 @@ class Ignored:
 
 @dataclass(frozen=True, slots=True)
 class Staging:
-    """A CKD stage (1-5) or eGFR category, and what it rests on."""
+    """A CKD stage (1-5) or eGFR category, and the one piece of evidence it rests on.
+
+    ``basis`` is ``measured`` (a reported eGFR), ``derived`` (computed from creatinine) or ``coded`` (a
+    Condition); ``value`` is the eGFR (None when coded); ``notes`` say which evidence was not used and why
+    (a coded stage the newer measured eGFR disagrees with).
+    """
 
     stage: int
     label: str
-    source: str
-    evidence: tuple[str, ...]
+    basis: str
+    value: float | None
+    day: date | None
+    reference: str
+    display: str
+    notes: tuple[str, ...] = ()
+
+
+class DialysisEvidence(NamedTuple):
+    """A record that shows the patient is on dialysis: what it is, and when (a procedure's date)."""
+
+    reference: str
+    display: str
+    day: date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +167,13 @@ class PatientSnapshot:
     as_of: datetime
     birth_date: date | None = None
     sex: str | None = None
+    deceased: bool = False  # Patient.deceasedBoolean true or a deceasedDateTime: no risk advice
     labs: Mapping[str, tuple[LabResult, ...]] = field(default_factory=dict)
     conditions: tuple[ConditionRecord, ...] = ()
     procedures: tuple[ProcedureRecord, ...] = ()
     medications: tuple[MedicationRecord, ...] = ()
     ckd: Staging | None = None
-    dialysis: tuple[str, ...] = ()
+    dialysis: tuple[DialysisEvidence, ...] = ()
     ignored: tuple[Ignored, ...] = ()
 
     @property

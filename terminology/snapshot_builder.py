@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from terminology import derived
+from terminology import derived, kidney
 from terminology.clinical import read_condition, read_medication, read_procedure
 from terminology.fhir_dates import parse_date
 from terminology.fhir_json import JsonObject, resources_in
@@ -59,6 +59,7 @@ class _Builder:
         self.latest_allowed = as_of + timedelta(hours=tolerance)
         self.birth_date: date | None = None
         self.sex: str | None = None
+        self.deceased = False
         self.labs: dict[str, list[LabResult]] = {}
         self.records: dict[type, list[Any]] = {ConditionRecord: [], ProcedureRecord: [], MedicationRecord: []}
         self.ignored: list[Ignored] = []
@@ -120,6 +121,10 @@ class _Builder:
                 )
             )
             return
+        # R4 Patient.deceased[x]: true, or a date of death, means the chart is of a deceased patient.
+        self.deceased = patient.get("deceasedBoolean") is True or isinstance(
+            patient.get("deceasedDateTime"), str
+        )
         gender = patient.get("gender")
         self.sex = gender if gender in ADMINISTRATIVE_SEX else None
         birth = patient.get("birthDate")
@@ -144,12 +149,13 @@ class _Builder:
             as_of=self.as_of,
             birth_date=self.birth_date,
             sex=self.sex,
+            deceased=self.deceased,
             labs=labs,
             conditions=conditions,
             procedures=procedures,
             medications=tuple(self.records[MedicationRecord]),
-            ckd=derived.ckd_staging(conditions, labs.get("egfr", ()), self.knowledge),
-            dialysis=derived.dialysis_evidence(conditions, procedures, self.as_of, self.knowledge),
+            ckd=kidney.ckd_staging(conditions, labs.get("egfr", ()), self.as_of, self.knowledge),
+            dialysis=kidney.dialysis_evidence(conditions, procedures, self.as_of, self.knowledge),
             ignored=tuple(self.ignored),
         )
 

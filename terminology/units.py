@@ -31,10 +31,19 @@ def _alias(knowledge: Knowledge, text: str) -> str | None:
     return knowledge.unit_text.get(key.lower().replace(" ", ""))
 
 
-def resolve_unit(knowledge: Knowledge, system: object, code: object, text: object) -> str:
-    """The UCUM code of a reported unit, or ``UnitError`` (members of the wrong JSON type count as absent)."""
+def resolve_unit(
+    knowledge: Knowledge, system: object, code: object, text: object, analyte: Analyte | None = None
+) -> str:
+    """The UCUM code of a reported unit, or ``UnitError`` (members of the wrong JSON type count as absent).
+
+    ``analyte``'s own aliases come first (``analytes.json`` ``unitAliases``: "mL/min" on an eGFR).
+    """
     code = code if isinstance(code, str) else None
     text = text if isinstance(text, str) else None
+    if analyte is not None and analyte.unit_aliases:
+        for candidate in (code, text):
+            if candidate and candidate.strip() in analyte.unit_aliases:
+                return analyte.unit_aliases[candidate.strip()]
     if code and system in (None, UCUM) and code in knowledge.units:
         return code
     for candidate in (code, text):
@@ -66,4 +75,4 @@ def convert(
     knowledge: Knowledge, analyte: Analyte, value: float, system: object, code: object, text: object
 ) -> float:
     """A reported quantity (value, system, code, unit text) in the analyte's canonical unit."""
-    return to_canonical(knowledge, analyte, value, resolve_unit(knowledge, system, code, text))
+    return to_canonical(knowledge, analyte, value, resolve_unit(knowledge, system, code, text, analyte))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from terminology.knowledge import load_knowledge
-from terminology.snapshot import PatientSnapshot
+from terminology.snapshot import DialysisEvidence, PatientSnapshot
 from terminology.snapshot_builder import build_snapshot
 from tests import fhir_data as fd
 
@@ -107,7 +108,7 @@ def test_ckd_stage_from_conditions_takes_the_highest_present_stage() -> None:
         condition(ICD10, "N18.31"), condition(ICD10, "N18.4"), condition(ICD10, "N18.6", clinical="resolved")
     )
     assert s.ckd is not None
-    assert (s.ckd.stage, s.ckd.source) == (4, "condition")
+    assert (s.ckd.stage, s.ckd.basis) == (4, "coded")
 
 
 def test_dialysis_from_status_condition_or_recent_procedure() -> None:
@@ -120,7 +121,9 @@ def test_dialysis_from_status_condition_or_recent_procedure() -> None:
         "subject": {"reference": "Patient/p1"},
         "performedDateTime": "2026-11-10T08:00:00Z",
     }
-    assert snap(recent).dialysis == ("Procedure/hd1 (302497006 Hemodialysis, 2026-11-10)",)
+    assert snap(recent).dialysis == (
+        DialysisEvidence("Procedure/hd1", "302497006 Hemodialysis", date(2026, 11, 10)),
+    )
     old = recent | {"performedDateTime": "2024-01-10T08:00:00Z"}
     assert not snap(old).on_dialysis
     assert not snap(condition(ICD10, "N18.6")).on_dialysis  # ESRD alone is not dialysis

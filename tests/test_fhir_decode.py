@@ -145,12 +145,20 @@ def test_the_kitchen_sink_gives_the_same_outcome_filtered_and_whole() -> None:
     assert whole.on_dialysis
 
 
+# Elements that would contradict each other in one chart get a fixture of their own.
+OWN_SINKS = {
+    "deceasedBoolean": [fd.patient("p1") | {"deceasedBoolean": True}],
+    "deceasedDateTime": [fd.patient("p1") | {"deceasedDateTime": "2011-04-02"}],
+}
+
+
 @pytest.mark.parametrize("element", sorted(ReadElements.__annotations__))
 def test_every_kept_element_is_read(element: str) -> None:
     """No stale entry in the schema: dropping any kept element from the kitchen sink changes the outcome."""
-    stripped = [{k: v for k, v in r.items() if k != element} for r in KITCHEN_SINK]
+    sink = OWN_SINKS.get(element, KITCHEN_SINK)
+    stripped = [{k: v for k, v in r.items() if k != element} for r in sink]
     note = {k: v for k, v in INFORMATION_ONLY.items() if k != element}
-    assert _outcome(stripped, note) != _outcome(KITCHEN_SINK, INFORMATION_ONLY)
+    assert _outcome(stripped, note) != _outcome(sink, INFORMATION_ONLY)
 
 
 FHIR_FIXTURES = sorted(DEMO.glob("*.json")) + sorted((SHARED / "fhir").glob("*/*.json"))
