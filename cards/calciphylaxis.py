@@ -99,8 +99,8 @@ def _calcium(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m:
     reading = latest_calcium(snapshot, since)
     if reading is None or reading.basis == "total":
         return []  # uncorrected total calcium does not count: the factor is high corrected or ionized calcium
-    limit = config.thresholds["ionizedHigh" if reading.basis == "ionized" else "calciumHigh"]
-    return [lab_row(reading.result)] if limit.met_by(reading.result) else []
+    name = "ionizedHigh" if reading.basis == "ionized" else "calciumHigh"
+    return [lab_row(reading.result)] if config.meets(name, snapshot, reading.result) else []
 
 
 def _lab(analyte: str, threshold: str) -> Detector:
@@ -108,7 +108,7 @@ def _lab(analyte: str, threshold: str) -> Detector:
         snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m: datetime
     ) -> list[Evidence]:
         result = recent(snapshot, analyte, since)
-        return [lab_row(result)] if result and config.thresholds[threshold].met_by(result) else []
+        return [lab_row(result)] if result and config.meets(threshold, snapshot, result) else []
 
     return detect
 

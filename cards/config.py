@@ -7,15 +7,16 @@ unit of its analyte, or that cites an unknown reference, stops the service from 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from terminology.knowledge import Knowledge, Order
-from terminology.snapshot import LabResult
+from terminology.reference_intervals import ReferenceIntervals
+from terminology.snapshot import LabResult, PatientSnapshot
 
 
 class Frozen(BaseModel):
@@ -30,16 +31,39 @@ class Citation(Frozen):
 
 
 class Threshold(Frozen):
-    """A number a rule compares against, with its unit and the reference that sets it."""
+    """A number a rule compares against, with its unit and the reference that sets it.
 
-    value: float
+    A fixed threshold has a ``value`` and a ``citation``. One with ``reference: "upper"`` is the upper
+    limit of the patient's age- and sex-specific reference interval on the result's day
+    (``terminology/data/reference_intervals.json``): :meth:`RuleConfig.limit` resolves it to a fixed one,
+    with the band's value, citation and label.
+    """
+
+    value: float | None = None
     unit: str
     comparison: Literal[">", ">=", "<", "<="]
     analyte: str
-    citation: str
+    citation: str | None = None
+    reference: Literal["upper"] | None = None
+    band: str = "adults"
+
+    @model_validator(mode="after")
+    def _fixed_or_reference(self) -> Self:
+        if (self.reference is None) == (self.value is None or self.citation is None):
+            raise ValueError("a threshold has a value and a citation, or a reference interval, not both")
+        return self
+
+    @property
+    def cited(self) -> str:
+        """The citation key of a fixed (or resolved) threshold."""
+        if self.citation is None:
+            raise ValueError("a reference-interval threshold must be resolved first (RuleConfig.limit)")
+        return self.citation
 
     def met_by(self, result: LabResult | float) -> bool:
         """Whether a value certainly meets the threshold; a bound (``>15``, ``<2``) counts only one way."""
+        if self.value is None:
+            raise ValueError("a reference-interval threshold must be resolved first (RuleConfig.limit)")
         low: float | None
         high: float | None
         if isinstance(result, float | int):
@@ -108,14 +132,40 @@ class RuleConfig(Frozen):
     concept_citations: dict[str, tuple[str, ...]] = Field(default_factory=dict, alias="conceptCitations")
     citations: tuple[str, ...]
     orders: tuple[Order, ...] = ()
+    intervals: ReferenceIntervals | None = None
 
     def bind(self, knowledge: Knowledge) -> RuleConfig:
-        """This config with its workup resolved to orders and its thresholds checked against the units."""
+        """This config with its workup resolved to orders, the reference intervals attached, and its
+        thresholds checked against the units."""
         unknown = set(self.workup) - set(knowledge.orders)
         if unknown:
             raise ValueError(f"rule {self.rule.id} suggests unknown orders {sorted(unknown)}")
         check_thresholds(self.thresholds, knowledge)
-        return self.model_copy(update={"orders": tuple(knowledge.orders[k] for k in self.workup)})
+        orders = tuple(knowledge.orders[k] for k in self.workup)
+        return self.model_copy(update={"orders": orders, "intervals": knowledge.reference_intervals})
+
+    def meets(self, name: str, snapshot: PatientSnapshot, result: LabResult) -> bool:
+        """Whether ``result`` certainly meets threshold ``name`` as it applies to this patient that day."""
+        limit = self.limit(name, snapshot, result.day)
+        return limit is not None and limit.met_by(result)
+
+    def limit(self, name: str, snapshot: PatientSnapshot, day: date) -> Threshold | None:
+        """Threshold ``name`` for this patient on ``day``: fixed as written, or the upper limit of the
+        reference interval for the patient's age and sex (None when that band gives no upper limit)."""
+        threshold = self.thresholds[name]
+        if threshold.reference is None:
+            return threshold
+        assert self.intervals is not None  # noqa: S101 - bound at start-up (bind) before any evaluation
+        interval = self.intervals.interval(threshold.analyte, snapshot.birth_date, snapshot.sex, day)
+        if interval is None or interval.high is None:
+            return None
+        update = {
+            "value": interval.high,
+            "citation": interval.citation,
+            "reference": None,
+            "band": interval.label,
+        }
+        return threshold.model_copy(update=update)
 
 
 def load_rule(
@@ -155,10 +205,17 @@ def override_reasons() -> OverrideReasons:
 
 
 def check_thresholds(thresholds: dict[str, Threshold], knowledge: Knowledge) -> None:
-    """Refuse thresholds in a unit other than their analyte's canonical unit, or with unknown citations."""
+    """Refuse thresholds in a unit other than their analyte's canonical unit, with unknown citations, or
+    naming a reference interval that does not exist or cites an unknown reference."""
     known = citations()
+    unknown_bands = knowledge.reference_intervals.citations() - set(known)
+    if unknown_bands:
+        raise ValueError(f"reference_intervals.json cites unknown references {sorted(unknown_bands)}")
     for name, threshold in thresholds.items():
-        if threshold.citation not in known:
+        if threshold.reference is not None:
+            if knowledge.reference_intervals.interval(threshold.analyte, None, None, date.min) is None:
+                raise ValueError(f"threshold {name}: no reference interval for {threshold.analyte}")
+        elif threshold.citation not in known:
             raise ValueError(f"threshold {name} cites unknown reference {threshold.citation!r}")
         analyte = knowledge.analytes.get(threshold.analyte)
         if analyte is not None and analyte.canonical_unit != threshold.unit:

@@ -5,8 +5,10 @@ and sarcoidosis (with hypercalcemia) are added as contributing factors with thei
 grades, words and citations are in ``data/metastatic.json``: corrected calcium above 10.5 mg/dL, moderate
 from 12, severe from 14 (StatPearls); ionized calcium above 5.3 mg/dL = 1.3224 mmol/L (StatPearls, kept
 exact so both unit systems agree at the boundary), moderate above 1.6, severe above 1.8 mmol/L (CTCAE
-v5 grades 3 and 4); phosphate above 4.5 mg/dL (Mayo adult interval; adults only); Ca×P >= 55 mg²/dL²
-(KDOQI 2003, with KDIGO 2017's caveat).
+v5 grades 3 and 4); hyperphosphatemia and mild hypercalcemia above the upper limit of the
+reference interval for the patient's age and sex (``terminology/data/reference_intervals.json``: pediatric
+bands, adult 4.5 mg/dL Mayo and 10.5 mg/dL StatPearls); Ca×P >= 55 mg²/dL² (KDOQI 2003, with KDIGO
+2017's caveat; adults only).
 """
 
 from __future__ import annotations
@@ -39,8 +41,7 @@ THRESHOLDS = {
 TEXT = {
     "summaryCalcium", "summaryPhosphate", "summaryProduct", "summaryTail", "reasonCalcium",
     "reasonUncorrected", "reasonPhosphate", "reasonProduct", "reasonCkd", "reasonPth", "reasonVitaminD",
-    "reasonSarcoidosis",
-    "reasonChild", "context", "advisory", "basis_ionized", "basis_corrected", "basis_total",
+    "reasonSarcoidosis", "context", "advisory", "basis_ionized", "basis_corrected", "basis_total",
 }  # fmt: skip
 GRADE_LIMITS = {
     "ionized": (("severe", "ionizedSevere"), ("moderate", "ionizedModerate"), ("mild", "ionizedAboveNormal")),
@@ -78,10 +79,11 @@ def _limit(threshold: Threshold) -> str:
     return f"{threshold.value:.3g} {threshold.unit}"
 
 
-def calcium_grade(reading: CalciumReading, config: RuleConfig) -> str | None:
-    """The grade the reading is certainly in (a ``<`` result never raises one)."""
+def calcium_grade(reading: CalciumReading, config: RuleConfig, snapshot: PatientSnapshot) -> str | None:
+    """The grade the reading is certainly in (a ``<`` result never raises one); mild is above the upper
+    limit of the reference interval for the patient's age and sex."""
     limits = GRADE_LIMITS["ionized" if reading.basis == "ionized" else "other"]
-    return next((grade for grade, name in limits if config.thresholds[name].met_by(reading.result)), None)
+    return next((grade for grade, name in limits if config.meets(name, snapshot, reading.result)), None)
 
 
 Contribution = tuple[list[str], list[Evidence], list[str]]  # reasons, evidence rows, citation keys
@@ -99,7 +101,7 @@ def _kidney(snapshot: PatientSnapshot, config: RuleConfig, since: datetime) -> C
     else:
         what = snapshot.ckd.label if snapshot.ckd and severe_ckd else "eGFR below 30"
     rows = [*kidney_rows(snapshot), *([lab_row(egfr)] if egfr else [])]
-    return [config.text["reasonCkd"].format(what=what)], rows, [t["egfrBelow30"].citation]
+    return [config.text["reasonCkd"].format(what=what)], rows, [t["egfrBelow30"].cited]
 
 
 def _contributors(
@@ -115,13 +117,13 @@ def _contributors(
     if hpt or (pth is not None and pth_limit.met_by(pth)):
         reasons.append(text["reasonPth"].format(limit=_limit(pth_limit)))
         rows += [condition_row(c) for c in hpt] + ([lab_row(pth)] if pth else [])
-        citations.append(pth_limit.citation)
+        citations.append(pth_limit.cited)
     vit_d = recent(snapshot, "vitamin-d-25-hydroxy", since)
     excess = snapshot.conditions_of("hypervitaminosis-d")
     if excess or (vit_d is not None and t["vitaminDToxic"].met_by(vit_d)):
         reasons.append(text["reasonVitaminD"].format(limit=_limit(t["vitaminDToxic"])))
         rows += [condition_row(c) for c in excess] + ([lab_row(vit_d)] if vit_d else [])
-        citations.append(t["vitaminDToxic"].citation)
+        citations.append(t["vitaminDToxic"].cited)
     sarcoid = snapshot.conditions_of("sarcoidosis")
     if hypercalcemia and sarcoid:
         reasons.append(text["reasonSarcoidosis"])
@@ -140,11 +142,11 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
     t, text = config.thresholds, config.text
     since = now - config.windows["labs"].delta
     reading = latest_calcium(snapshot, since)
-    grade = calcium_grade(reading, config) if reading else None
+    grade = calcium_grade(reading, config, snapshot) if reading else None
     adult = _is_adult(snapshot, config)
     phosphate = recent(snapshot, "phosphate", since)
-    p_above = phosphate is not None and t["phosphateAboveNormal"].met_by(phosphate)
-    high_p = adult and p_above
+    p_limit = config.limit("phosphateAboveNormal", snapshot, phosphate.day) if phosphate else None
+    high_p = bool(phosphate and p_limit and p_limit.met_by(phosphate))
     product = recent(snapshot, "calcium-phosphate-product", since)
     same_day = product and phosphate and reading and product.day == phosphate.day == reading.result.day
     high_product = bool(adult and same_day and product and t["calciumPhosphateProduct"].met_by(product))
@@ -159,24 +161,30 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
         rows += lab_rows(snapshot, reading.result)
     if reading and grade:
         basis = text[f"basis_{reading.basis}"]
-        limit = t["ionizedAboveNormal" if reading.basis == "ionized" else "calciumAboveNormal"]
+        name = "ionizedAboveNormal" if reading.basis == "ionized" else "calciumAboveNormal"
+        limit = config.limit(name, snapshot, reading.result.day)
+        assert limit is not None  # noqa: S101 - the grade was met, so its limit exists
         label = config.grades[grade].label
         used.append(limit)
         parts.append(text["summaryCalcium"].format(grade=label, basis=basis, value=_value(reading.result)))
         reasons.append(
             text["reasonCalcium"].format(
-                basis=basis, value=_value(reading.result), limit=_limit(limit), grade=label.lower()
+                basis=basis,
+                value=_value(reading.result),
+                limit=_limit(limit),
+                band=limit.band,
+                grade=label.lower(),
             )
         )
         reasons += [text["reasonUncorrected"]] if reading.basis == "total" else []
         kinds.append(grade)
-    if high_p and phosphate:
+    if high_p and phosphate and p_limit:
         parts.append(text["summaryPhosphate"].format(value=_value(phosphate)))
         reasons.append(
-            text["reasonPhosphate"].format(value=_value(phosphate), limit=_limit(t["phosphateAboveNormal"]))
+            text["reasonPhosphate"].format(value=_value(phosphate), limit=_limit(p_limit), band=p_limit.band)
         )
         rows.append(lab_row(phosphate))
-        used.append(t["phosphateAboveNormal"])
+        used.append(p_limit)
         kinds.append("phosphate")
     if high_product and product:
         parts.append(text["summaryProduct"].format(value=f"{product.value:.0f}"))
@@ -189,7 +197,6 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
         rows.append(lab_row(product))
         used.append(t["calciumPhosphateProduct"])
         kinds.append("product")
-    reasons += [text["reasonChild"]] if p_above and not adult else []
     extra_reasons, extra_rows, extra_citations = _contributors(snapshot, config, since, grade is not None)
     grades = [config.grades[k] for k in kinds]
     orders = [o for o in config.orders if not (snapshot.on_dialysis and o.key in ON_DIALYSIS_NOT_NEEDED)]
@@ -203,7 +210,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             evidence=(*rows, *extra_rows),
             not_used=not_used(snapshot, (*READS, *ordered_analytes(config.orders))),
             citations=cited(
-                (u.citation for u in used),
+                (u.cited for u in used),
                 *(config.concept_citations.get(k, ()) for k in kinds),
                 extra_citations,
                 config.citations,

@@ -1,5 +1,8 @@
 """Tumoral calcinosis pattern: hyperphosphatemia with preserved kidney function and non-elevated PTH.
 
+Phosphate is judged against the reference interval for the patient's age and sex: the pattern "mainly
+affects teens", whose normal phosphate is higher than an adult's.
+
 All three must be on record in the window (a missing eGFR or PTH does not count as normal). The pattern
 suggests FGF23 deficiency or resistance; the card suggests FGF23 and referral, never treatment.
 """
@@ -20,7 +23,7 @@ def load_config() -> RuleConfig:
     return load_rule(
         "tumoral",
         windows={"labs"},
-        thresholds={"phosphateHigh", "egfrPreserved", "pthNotHigh", "adultAge"},
+        thresholds={"phosphateHigh", "egfrPreserved", "pthNotHigh"},
         text={"summary", "reason", "advisory"},
         grades={"pattern"},
     )
@@ -33,22 +36,21 @@ def _shown(result: LabResult) -> str:
 def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
     since = now - config.windows["labs"].delta
     t = config.thresholds
-    age = snapshot.age_years
-    if age is not None and not t["adultAge"].met_by(float(age)):
-        return []  # the phosphate limit is an adult reference interval
     phosphate, egfr, pth = (recent(snapshot, a, since) for a in ("phosphate", "egfr", "pth-intact"))
     if not (phosphate and egfr and pth):
         return []
+    p_limit = config.limit("phosphateHigh", snapshot, phosphate.day)  # for the patient's age and sex
     if not (
-        t["phosphateHigh"].met_by(phosphate)
+        p_limit
+        and p_limit.met_by(phosphate)
         and t["egfrPreserved"].met_by(egfr)
         and t["pthNotHigh"].met_by(pth)
     ):
         return []
     text, grade = config.text, config.grades["pattern"]
     limits = {
-        f"{name}Limit": f"{t[key].value:g} {t[key].unit}"
-        for name, key in (("phosphate", "phosphateHigh"), ("egfr", "egfrPreserved"), ("pth", "pthNotHigh"))
+        f"{name}Limit": f"{limit.value:g} {limit.unit}"
+        for name, limit in (("phosphate", p_limit), ("egfr", t["egfrPreserved"]), ("pth", t["pthNotHigh"]))
     }
     return [
         Finding(

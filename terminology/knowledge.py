@@ -16,6 +16,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
+from terminology.reference_intervals import ReferenceIntervals, load_reference_intervals
+
 VS_BASE = "http://calcinosis-cds.example.org/fhir/ValueSet/"
 EXT_BASE = "http://calcinosis-cds.example.org/fhir/StructureDefinition/"
 VERIFICATION_EXT = EXT_BASE + "code-verification"
@@ -104,6 +106,7 @@ class Knowledge:
     dialysis_conditions: frozenset[str]
     dialysis_procedures: frozenset[str]
     derivation: dict[str, Any]
+    reference_intervals: ReferenceIntervals
 
     def show_unit(self, code: str) -> str:
         """A unit as clinicians write it."""
@@ -259,6 +262,9 @@ def load_knowledge() -> Knowledge:
         dialysis_conditions=frozenset(concepts["dialysis"]["conditions"]),
         dialysis_procedures=frozenset(concepts["dialysis"]["procedures"]),
         derivation=_read_json("derivation.json"),
+        reference_intervals=load_reference_intervals(
+            _read_json("reference_intervals.json"), {a.name: a.canonical_unit for a in analytes.values()}
+        ),
     )
 
 

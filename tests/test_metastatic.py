@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from cards import metastatic
+from cards.config import citations
 from cards.finding import Finding
 from terminology.knowledge import load_knowledge
+from terminology.snapshot import PatientSnapshot
 from terminology.snapshot_builder import build_snapshot
 from tests import fhir_data as fd
 
@@ -194,6 +197,11 @@ def test_entered_in_error_gives_no_card_and_is_listed_as_not_used() -> None:
 
 
 def test_every_threshold_carries_unit_and_citation() -> None:
+    """A fixed threshold cites its source; a reference-interval one cites its band's, for any age."""
     for name, threshold in CONFIG.thresholds.items():
         assert threshold.unit, name
-        assert threshold.citation, name
+        for birth in (None, date(2020, 1, 1), date(2010, 1, 1), date(1960, 1, 1)):
+            patient = PatientSnapshot("p1", fd.NOW, birth_date=birth, sex="female")
+            resolved = CONFIG.limit(name, patient, fd.NOW.date())
+            assert resolved is not None, name
+            assert resolved.cited in citations(), name

@@ -20,7 +20,7 @@ import pytest
 from cards import calciphylaxis, dystrophic, iatrogenic, known_calcinosis, metastatic, missing_data, tumoral
 from cards.catalog import PATHWAYS
 from cards.combine import combine
-from cards.config import RuleConfig
+from cards.config import RuleConfig, Threshold
 from cards.finding import Finding
 from terminology.knowledge import load_knowledge
 from terminology.snapshot import PatientSnapshot
@@ -67,8 +67,17 @@ def lab(code: str, value: float, unit: str, days_ago: float = 1, oid: str | None
     return fd.lab(code, value, unit, pid=PID, days_ago=days_ago, oid=oid)
 
 
+def limit(module: ModuleType, name: str) -> Threshold:
+    """Threshold ``name`` as it applies to the tables' patient (a man born 1960): reference-interval
+    thresholds resolve to the adult band."""
+    resolved = config(module).limit(name, snapshot(), NOW.date())
+    assert resolved is not None
+    return resolved
+
+
 def threshold(module: ModuleType, name: str) -> float:
-    value: float = config(module).thresholds[name].value
+    value = limit(module, name).value
+    assert value is not None
     return value
 
 
@@ -95,7 +104,7 @@ def test_tables_were_written_for_these_thresholds() -> None:
         (metastatic, "phosphateAboveNormal"): (4.5, "mg/dL", ">"),
     }
     for (module, name), (value, unit, comparison) in written_for.items():
-        t = config(module).thresholds[name]
+        t = limit(module, name)
         assert (t.value, t.unit, t.comparison) == (value, unit, comparison), (module.__name__, name)
     ionized = config(calciphylaxis).thresholds["ionizedHigh"]
     assert (ionized.unit, ionized.comparison) == ("mmol/L", ">")
