@@ -39,7 +39,7 @@ from service.registry import Registry
 from service.replay import replay_cache
 from service.resolve import FetchDeps
 from service.security import SecurityHeaders, authenticate
-from service.settings import Settings
+from service.settings import Environment, Settings
 from service.store.engine import create_engine
 from service.store.repository import Store
 from service.store.schema import ensure_schema
@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         # One outbound client for the app's life: pooled connections, no redirects, no proxy from env.
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
             replay = replay_cache(settings.redis_url)
-            keys = KeySets(http, settings.jwks_refresh_interval_s, settings.jwks_timeout_s)
+            production = settings.environment is Environment.PRODUCTION
+            keys = KeySets(http, settings.jwks_refresh_interval_s, settings.jwks_timeout_s, production)
             app.state.verifier = Verifier(
                 settings.trusted_issuers, keys, replay, settings.jwt_leeway_s, settings.requires_auth, metrics
             )

@@ -36,7 +36,7 @@ def test_the_spec_example_signature_verifies_with_its_published_key() -> None:
 def _verify(trust: IssuerTrust, token: str, audience: str) -> None:
     async def run() -> None:
         async with httpx.AsyncClient() as http:
-            keys = KeySets(http, 60, 1)
+            keys = KeySets(http, 60, 1, production=False)
             verifier = Verifier({EXAMPLE_ISSUER: trust}, keys, MemoryReplayCache(), 30, True, Metrics())
             await verifier.check("Bearer " + token, audience)
 
