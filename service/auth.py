@@ -7,7 +7,9 @@ when the issuer lists tenants, and each ``jti`` is accepted once during the toke
 fit the token's ``alg`` before anything is decoded (``service.key_policy``), and ``iat``/``exp`` must be
 finite JSON numbers (RFC 7519 § 2 NumericDate) with ``exp`` at most ``MAX_TOKEN_LIFETIME_S`` ahead, so the
 replay cache holds each ``jti`` for a bounded time. A rejection is a 401 with ``WWW-Authenticate: Bearer``
-and no detail; the log gets iss, kid, jti and a reason code, never the token.
+and no detail; the log gets iss, kid, jti and a reason code, never the token. A replay cache that cannot
+be reached raises ``ReplayCacheUnavailableError`` (a 503: the call is neither accepted nor blamed on the
+caller).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import jwt
 
 from service.jwks import KeySets
 from service.metrics import Metrics
-from service.replay import ReplayCache
+from service.replay import ReplayCache, ReplayCacheUnavailableError
 from service.trust import AuthError, IssuerTrust
 
 log = logging.getLogger("calcinosis_cds.auth")
@@ -75,6 +77,10 @@ class Verifier:
                 return None
             header, claims = _unverified(token)
             verified = await self._verify(token, header, claims, audience)
+        except ReplayCacheUnavailableError as err:
+            self._metrics.replay_cache_failures.labels(err.backend).inc()
+            log.error("replay cache unreachable backend=%s error=%s", err.backend, err.error)
+            raise
         except AuthError as err:
             self.rejections[err.reason] += 1
             self._metrics.auth_rejections.labels(err.reason).inc()

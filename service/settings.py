@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         description="Require a CDS Hooks JWT. Always on in production; off by default in development.",
     )
     trusted_issuers: dict[str, IssuerTrust] = Field(default_factory=dict)
-    redis_url: str | None = Field(default=None, description="Shared jti replay cache; in-process when unset.")
+    redis_url: str | None = Field(default=None, description="jti replay cache; in the database when unset.")
     jwt_leeway_s: Annotated[float, Field(ge=0, le=300)] = 30.0
     jwks_refresh_interval_s: Annotated[float, Field(ge=0, le=3600)] = 60.0
     jwks_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0
