@@ -36,11 +36,12 @@ from service.openapi import HOOK_BODY, install_openapi
 from service.outbound import Allowlist
 from service.preview import install_preview
 from service.registry import Registry
-from service.replay import replay_cache
+from service.replay import RedisReplayCache, ReplayCache
 from service.resolve import FetchDeps
 from service.security import SecurityHeaders, authenticate
-from service.settings import Settings
+from service.settings import Environment, Settings
 from service.store.engine import create_engine
+from service.store.replay_table import DatabaseReplayCache
 from service.store.repository import Store
 from service.store.schema import ensure_schema
 from terminology.knowledge import load_knowledge
@@ -73,13 +74,20 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One outbound client for the app's life: pooled connections, no redirects, no proxy from env.
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
-            replay = replay_cache(settings.redis_url)
-            keys = KeySets(http, settings.jwks_refresh_interval_s, settings.jwks_timeout_s)
+            engine = create_engine(settings.database_url)
+            # The jti replay cache: Redis when configured, else the database (see service.replay).
+            replay: ReplayCache = (
+                RedisReplayCache(settings.redis_url)
+                if settings.redis_url
+                else DatabaseReplayCache.beside(engine)
+            )
+            production = settings.environment is Environment.PRODUCTION
+            keys = KeySets(http, settings.jwks_refresh_interval_s, settings.jwks_timeout_s, production)
             app.state.verifier = Verifier(
                 settings.trusted_issuers, keys, replay, settings.jwt_leeway_s, settings.requires_auth, metrics
             )
+            app.state.replay = replay
             app.state.public_base_url = str(settings.public_base_url) if settings.public_base_url else None
-            engine = create_engine(settings.database_url)
             try:
                 await ensure_schema(engine, settings.migrates_on_start)
                 store = Store(engine, settings.hash_key())
@@ -146,8 +154,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
 
     @app.get("/readyz")
     async def readyz(request: Request) -> Response:
-        ready = getattr(request.app.state, "deps", None) is not None
-        return _json({"status": "ready" if ready else "starting"}, 200 if ready else 503)
+        """Ready once started and while the jti replay cache answers (calls are refused without it)."""
+        if getattr(request.app.state, "deps", None) is None:
+            return _json({"status": "starting"}, 503)
+        if not await request.app.state.replay.ping():
+            return _json({"status": "replay-cache-unavailable"}, 503)
+        return _json({"status": "ready"})
 
     install_preview(app, settings)
     install_openapi(app, registry.ids)

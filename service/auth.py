@@ -3,14 +3,19 @@
 ``Authorization: Bearer <JWT>`` signed by a trusted issuer with ES384/RS384 (ES256/RS256 if configured;
 never ``none`` or HS*); ``aud`` is the exact URL of the endpoint called (string or array); ``exp``, ``iat``
 and ``jti`` are required, ``iat`` may not be in the future beyond a small leeway, ``tenant`` must be allowed
-when the issuer lists tenants, and each ``jti`` is accepted once during the token's lifetime. A rejection
-is a 401 with ``WWW-Authenticate: Bearer`` and no detail; the log gets iss, kid, jti and a reason code,
-never the token.
+when the issuer lists tenants, and each ``jti`` is accepted once during the token's lifetime. The key must
+fit the token's ``alg`` before anything is decoded (``service.key_policy``), and ``iat``/``exp`` must be
+finite JSON numbers (RFC 7519 § 2 NumericDate) with ``exp`` at most ``MAX_TOKEN_LIFETIME_S`` ahead, so the
+replay cache holds each ``jti`` for a bounded time. A rejection is a 401 with ``WWW-Authenticate: Bearer``
+and no detail; the log gets iss, kid, jti and a reason code, never the token. A replay cache that cannot
+be reached raises ``ReplayCacheUnavailableError`` (a 503: the call is neither accepted nor blamed on the
+caller).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import Counter
 from typing import Any
@@ -19,11 +24,16 @@ import jwt
 
 from service.jwks import KeySets
 from service.metrics import Metrics
-from service.replay import ReplayCache
+from service.replay import ReplayCache, ReplayCacheUnavailableError
 from service.trust import AuthError, IssuerTrust
 
 log = logging.getLogger("calcinosis_cds.auth")
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+# CDS Hooks clients mint one short-lived token per call (the specification's example lives 5 minutes);
+# an hour leaves room for any client while bounding how long a jti must be remembered.
+MAX_TOKEN_LIFETIME_S = 3600
+# What the JOSE library raises besides PyJWTError on hostile input (e.g. a number it cannot convert).
+_LIBRARY_ERRORS = (jwt.PyJWTError, ValueError, TypeError, ArithmeticError)
 
 
 def _bearer(header: str | None) -> str | None:
@@ -66,7 +76,11 @@ class Verifier:
                     raise AuthError("missing-token")
                 return None
             header, claims = _unverified(token)
-            return await self._verify(token, header, claims, audience)
+            verified = await self._verify(token, header, claims, audience)
+        except ReplayCacheUnavailableError as err:
+            self._metrics.replay_cache_failures.labels(err.backend).inc()
+            log.error("replay cache unreachable backend=%s error=%s", err.backend, err.error)
+            raise
         except AuthError as err:
             self.rejections[err.reason] += 1
             self._metrics.auth_rejections.labels(err.reason).inc()
@@ -79,6 +93,13 @@ class Verifier:
                 sum(self.rejections.values()),
             )
             raise
+        log.debug(
+            "token verified iss=%s kid=%s jti=%s",
+            _short(verified["iss"]),
+            _short(header.get("kid")),
+            _short(verified["jti"]),
+        )
+        return verified
 
     async def _verify(
         self, token: str, header: dict[str, Any], claims: dict[str, Any], audience: str
@@ -96,14 +117,19 @@ class Verifier:
             raise AuthError("missing-kid")
         jku = header.get("jku")
         key = await self._keys.key_for(trust, kid, jku if isinstance(jku, str) else None)
-        verified = _decode(token, key, str(alg), audience, self._leeway)
+        if not key.verifies(str(alg)):
+            raise AuthError("key-algorithm-mismatch")
+        verified = _decode(token, key.jwk.key, str(alg), audience, self._leeway)
         now = time.time()
-        if float(verified["iat"]) > now + self._leeway:
+        if _numeric_date(verified, "iat") > now + self._leeway:
             raise AuthError("iat-in-future")
+        expires = _numeric_date(verified, "exp")
+        if expires > now + MAX_TOKEN_LIFETIME_S:
+            raise AuthError("exp-too-far")
         tenant = verified.get("tenant")
         if trust.tenants and tenant not in trust.tenants:
             raise AuthError("tenant-not-allowed")
-        ttl = int(float(verified["exp"]) - now + self._leeway) + 1
+        ttl = int(expires - now + self._leeway) + 1
         if not await self._replay.first_use(f"{verified['iss']}|{verified['jti']}", ttl):
             raise AuthError("replayed-jti")
         return verified
@@ -113,7 +139,7 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError as exc:
+    except _LIBRARY_ERRORS as exc:
         raise AuthError("malformed") from exc
     return header, claims
 
@@ -127,20 +153,28 @@ _DECODE_ERRORS: list[tuple[type[Exception], str]] = [
 ]
 
 
-def _decode(token: str, key: jwt.PyJWK, alg: str, audience: str, leeway: float) -> dict[str, Any]:
+def _decode(token: str, key: Any, alg: str, audience: str, leeway: float) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
-            key=key.key,
+            key=key,
             algorithms=[alg],
             audience=audience,
             leeway=leeway,
             options={"require": REQUIRED_CLAIMS, "verify_iat": False},
         )
-    except jwt.PyJWTError as exc:
+    except _LIBRARY_ERRORS as exc:
         reason = next((code for kind, code in _DECODE_ERRORS if isinstance(exc, kind)), "invalid-token")
         raise AuthError(reason) from exc
     return claims
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float:
+    """A NumericDate claim (RFC 7519 § 2): a finite JSON number; not a string, a boolean or NaN."""
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise AuthError(f"malformed-{name}")
+    return float(value)
 
 
 def _short(value: Any) -> str:

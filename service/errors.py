@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     """Stable error codes; never renumber or reuse one."""
 
     UNAUTHORIZED = "auth.unauthorized"
+    REPLAY_CACHE_UNAVAILABLE = "auth.replay-cache-unavailable"
     MALFORMED_JSON = "request.malformed-json"
     BODY_TOO_LARGE = "request.body-too-large"
     INVALID_REQUEST = "request.invalid"
@@ -33,6 +34,7 @@ class ErrorCode(StrEnum):
 # FHIR IssueType (http://hl7.org/fhir/R4/valueset-issue-type.html) per error code.
 _ISSUE_TYPE = {
     ErrorCode.UNAUTHORIZED: "login",
+    ErrorCode.REPLAY_CACHE_UNAVAILABLE: "transient",
     ErrorCode.MALFORMED_JSON: "structure",
     ErrorCode.BODY_TOO_LARGE: "too-costly",
     ErrorCode.INVALID_REQUEST: "invalid",

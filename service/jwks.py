@@ -3,7 +3,9 @@
 A token's ``jku`` header is followed only when it is in the issuer's allowlist (exact match) - the JOSE
 libraries never follow it themselves, and following an attacker's URL would let anyone mint keys. Fetched
 sets are cached and refetched on an unknown ``kid``, at most once per ``CDS_JWKS_REFRESH_INTERVAL_S`` per
-URL, with the shared HTTP client, a timeout and no redirects.
+URL, with the shared HTTP client, a timeout and no redirects. Keys that ``service.key_policy`` refuses are
+left out of a fetched set and logged with a reason code (a token naming one then fails as ``unknown-kid``);
+inline sets were checked whole when the settings were read.
 """
 
 from __future__ import annotations
@@ -15,30 +17,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import jwt
 
+from service.key_policy import VerificationKey, load_key_set
 from service.trust import AuthError, IssuerTrust
 
 log = logging.getLogger("calcinosis_cds.jwks")
 MAX_JWKS_BYTES = 256 * 1024
 
 
-def parse_key_set(data: Any) -> dict[str, jwt.PyJWK]:
-    """kid -> key of a JWK Set, skipping keys without a kid or of a type we cannot use."""
-    keys: dict[str, jwt.PyJWK] = {}
-    for raw in data.get("keys", []) if isinstance(data, dict) else []:
-        if not isinstance(raw, dict) or not isinstance(raw.get("kid"), str):
-            continue
-        try:
-            keys[raw["kid"]] = jwt.PyJWK.from_dict(raw)
-        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
-            log.warning("skipping unusable key kid=%s", raw.get("kid"))
+def parse_key_set(data: Any, production: bool) -> dict[str, VerificationKey]:
+    """kid -> key of a JWK Set, leaving out (and logging) the keys ``service.key_policy`` refuses."""
+    keys, refused = load_key_set(data, production)
+    for refusal in refused:
+        log.warning("skipping key kid=%s reason=%s", refusal.kid[:80], refusal.reason)
     return keys
 
 
 @dataclass
 class _Cached:
-    keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
+    keys: dict[str, VerificationKey] = field(default_factory=dict)
     fetched_at: float = float("-inf")
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -46,14 +43,17 @@ class _Cached:
 class KeySets:
     """Resolves (issuer, kid, jku) to a verification key."""
 
-    def __init__(self, http: httpx.AsyncClient, refresh_interval_s: float, timeout_s: float) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, refresh_interval_s: float, timeout_s: float, production: bool
+    ) -> None:
         self._http = http
         self._refresh_interval = refresh_interval_s
         self._timeout = timeout_s
-        self._inline: dict[int, dict[str, jwt.PyJWK]] = {}
+        self._production = production
+        self._inline: dict[int, dict[str, VerificationKey]] = {}
         self._fetched: dict[str, _Cached] = {}
 
-    async def key_for(self, trust: IssuerTrust, kid: str, jku: str | None) -> jwt.PyJWK:
+    async def key_for(self, trust: IssuerTrust, kid: str, jku: str | None) -> VerificationKey:
         inline = self._inline_keys(trust)
         if kid in inline:
             return inline[kid]
@@ -69,10 +69,11 @@ class KeySets:
             raise AuthError("unknown-kid")
         return cached.keys[kid]
 
-    def _inline_keys(self, trust: IssuerTrust) -> dict[str, jwt.PyJWK]:
+    def _inline_keys(self, trust: IssuerTrust) -> dict[str, VerificationKey]:
         key = id(trust)
         if key not in self._inline:
-            self._inline[key] = parse_key_set(trust.jwks) if trust.jwks is not None else {}
+            inline = parse_key_set(trust.jwks, self._production) if trust.jwks is not None else {}
+            self._inline[key] = inline
         return self._inline[key]
 
     async def _refresh(self, url: str, cached: _Cached) -> None:
@@ -91,6 +92,6 @@ class KeySets:
                 log.warning("key set fetch refused url=%s status=%d", url, response.status_code)
                 return
             try:
-                cached.keys = parse_key_set(response.json())
+                cached.keys = parse_key_set(response.json(), self._production)
             except ValueError:
                 log.warning("key set is not JSON url=%s", url)

@@ -2,7 +2,8 @@
 
 Counts and latencies only - never an id or a value: requests per endpoint and status, cards per rule and
 indicator, suppressions per rule, rule failures per rule, FHIR fetch latency and failures by reason, token
-rejections by reason, card-history database failures.
+rejections by reason, card-history database failures, calls refused because the jti replay cache was
+unreachable.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ class Metrics:
         )
         self.storage_failures = Counter(
             "cds_storage_failures", "Card-history database failures", ["operation"], registry=r
+        )
+        self.replay_cache_failures = Counter(
+            "cds_replay_cache_failures",
+            "Calls refused (503) because the jti replay cache was unreachable, by backend",
+            ["backend"],
+            registry=r,
         )
 
     def render(self) -> bytes:

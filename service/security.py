@@ -7,9 +7,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.auth import Verifier
 from service.errors import ErrorCode, ServiceError
+from service.replay import ReplayCacheUnavailableError
 from service.trust import AuthError
 
 UNAUTHORIZED = 401
+SERVICE_UNAVAILABLE = 503
 # Docs pages (/docs, /redoc) load scripts and styles; every other response is JSON and may forbid all.
 API_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -29,7 +31,10 @@ def audience_of(request: Request, public_base_url: str | None) -> str:
 
 
 async def authenticate(request: Request) -> None:
-    """Route dependency: verify the CDS Hooks JWT (or allow no token when none is required)."""
+    """Route dependency: verify the CDS Hooks JWT (or allow no token when none is required).
+
+    Fails closed: without the replay cache a token cannot be checked for reuse, so the call gets a 503.
+    """
     verifier: Verifier = request.app.state.verifier
     try:
         await verifier.check(
@@ -38,6 +43,10 @@ async def authenticate(request: Request) -> None:
     except AuthError as err:
         raise ServiceError.single(UNAUTHORIZED, ErrorCode.UNAUTHORIZED, "authorization failed").with_headers(
             {"WWW-Authenticate": "Bearer"}
+        ) from err
+    except ReplayCacheUnavailableError as err:
+        raise ServiceError.single(
+            SERVICE_UNAVAILABLE, ErrorCode.REPLAY_CACHE_UNAVAILABLE, "token replay cache unreachable; retry"
         ) from err
 
 

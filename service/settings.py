@@ -12,6 +12,7 @@ from typing import Annotated, Self
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.key_policy import load_key_set
 from service.outbound import parse_allowlist_entry
 from service.trust import SANDBOX_ISSUER, IssuerTrust
 
@@ -53,7 +54,7 @@ class Settings(BaseSettings):
         description="Require a CDS Hooks JWT. Always on in production; off by default in development.",
     )
     trusted_issuers: dict[str, IssuerTrust] = Field(default_factory=dict)
-    redis_url: str | None = Field(default=None, description="Shared jti replay cache; in-process when unset.")
+    redis_url: str | None = Field(default=None, description="jti replay cache; in the database when unset.")
     jwt_leeway_s: Annotated[float, Field(ge=0, le=300)] = 30.0
     jwks_refresh_interval_s: Annotated[float, Field(ge=0, le=3600)] = 60.0
     jwks_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0
@@ -92,6 +93,11 @@ class Settings(BaseSettings):
     def _check_safe(self) -> Self:
         for entry in self.fhir_server_allowlist:
             parse_allowlist_entry(entry)
+        for issuer, trust in self.trusted_issuers.items():
+            # Inline keys are the operator's own configuration: a refused one stops the start, naming it.
+            refused = load_key_set(trust.jwks, self.environment is Environment.PRODUCTION)[1]
+            if refused:
+                raise ValueError(f"CDS_TRUSTED_ISSUERS: issuer {issuer}: {refused[0]}")
         if self.environment is Environment.PRODUCTION:
             if not self.fhir_server_allowlist:
                 raise ValueError("CDS_FHIR_SERVER_ALLOWLIST is required in production")

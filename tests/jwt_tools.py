@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -17,6 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 ISSUER = "https://ehr.test.example/"
+# The official CDS Hooks sandbox's public key set (cds-hooks/sandbox, Apache-2.0; see NOTICE.md).
+SANDBOX_JWKS_PATH = Path(__file__).parent / "data" / "sandbox-jwks.json"
+CURVES = {"P-256": (ec.SECP256R1, "ES256"), "P-384": (ec.SECP384R1, "ES384")}
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,13 @@ class SigningKey:
         )
 
 
-def ec_key(kid: str = "ec-1") -> SigningKey:
-    return SigningKey(ec.generate_private_key(ec.SECP384R1()), kid, "ES384")
+def ec_key(kid: str = "ec-1", curve: str = "P-384") -> SigningKey:
+    kind, alg = CURVES[curve]
+    return SigningKey(ec.generate_private_key(kind()), kid, alg)
 
 
-def rsa_key(kid: str = "rsa-1") -> SigningKey:
-    return SigningKey(rsa.generate_private_key(public_exponent=65537, key_size=2048), kid, "RS384")
+def rsa_key(kid: str = "rsa-1", bits: int = 2048) -> SigningKey:
+    return SigningKey(rsa.generate_private_key(public_exponent=65537, key_size=bits), kid, "RS384")
 
 
 def jwks(*keys: SigningKey) -> dict[str, Any]:
@@ -78,6 +83,12 @@ def hs256_with_public_key(key: SigningKey, payload: dict[str, Any]) -> str:
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
     signature = hmac.new(key.public_pem(), signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{_b64(signature)}"
+
+
+def with_signature(alg: str, kid: str, payload: dict[str, Any], signature: bytes) -> str:
+    """A token naming ``alg`` and ``kid`` whose signature is ``signature``, whatever those bytes are."""
+    header = {"alg": alg, "typ": "JWT", "kid": kid}
+    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}.{_b64(signature)}"
 
 
 def tampered(signed: str, **changes: Any) -> str:

@@ -139,7 +139,8 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server; .ci/run does)")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        args = [
+        self._command = [
+            binary,
             "--port",
             str(self.port),
             "--bind",
@@ -151,7 +152,11 @@ class RedisServer:
             "--dir",
             str(workdir),
         ]
-        self._proc = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.start()
+
+    def start(self) -> None:
+        """(Re)start on the same port, e.g. after ``close`` to bring Redis back."""
+        self._proc = subprocess.Popen(self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not self._ping():
             if self._proc.poll() is not None or time.monotonic() > deadline:
@@ -197,9 +202,21 @@ class PostgresServer:
         self._run(
             ["initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]
         )
-        options = f"-p {self.port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(["pg_ctl", "-D", str(self.data), "-o", options, "-l", str(workdir / "log"), "-w", "start"])
+        self._options = f"-p {self.port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.start()
         self._databases = 0
+
+    def start(self) -> None:
+        """(Re)start the cluster on the same port."""
+        log = str(self.workdir / "log")
+        self._run(["pg_ctl", "-D", str(self.data), "-o", self._options, "-l", log, "-w", "start"])
+        self._running = True
+
+    def stop(self) -> None:
+        """Stop at once (as a crash would), keeping the data for ``start``."""
+        if self._running:
+            self._run(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+            self._running = False
 
     def _run(self, command: list[str]) -> None:
         full = [str(PG_BIN / command[0]), *command[1:]]
@@ -215,7 +232,7 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def close(self) -> None:
-        self._run(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+        self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

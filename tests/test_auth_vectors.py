@@ -13,8 +13,10 @@ from pydantic import ValidationError
 from service.auth import Verifier
 from service.jwks import KeySets
 from service.metrics import Metrics
-from service.replay import MemoryReplayCache
 from service.settings import Environment, Settings
+from service.store.engine import create_engine
+from service.store.replay_table import DatabaseReplayCache
+from service.store.schema import upgrade
 from service.trust import SANDBOX_ISSUER, AuthError, IssuerTrust
 from tests.shared_material import EXAMPLES, SHARED, load
 
@@ -35,10 +37,16 @@ def test_the_spec_example_signature_verifies_with_its_published_key() -> None:
 
 def _verify(trust: IssuerTrust, token: str, audience: str) -> None:
     async def run() -> None:
-        async with httpx.AsyncClient() as http:
-            keys = KeySets(http, 60, 1)
-            verifier = Verifier({EXAMPLE_ISSUER: trust}, keys, MemoryReplayCache(), 30, True, Metrics())
-            await verifier.check("Bearer " + token, audience)
+        engine = create_engine("sqlite://")  # in memory: these tokens fail before the replay check
+        await upgrade(engine)
+        try:
+            async with httpx.AsyncClient() as http:
+                keys = KeySets(http, 60, 1, production=False)
+                replay = DatabaseReplayCache(engine)
+                verifier = Verifier({EXAMPLE_ISSUER: trust}, keys, replay, 30, True, Metrics())
+                await verifier.check("Bearer " + token, audience)
+        finally:
+            await engine.dispose()
 
     asyncio.run(run())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -67,3 +67,16 @@ class FeedbackEntry(Base):
     has_comment: Mapped[bool] = mapped_column(Boolean)
     outcome_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UsedTokenId(Base):
+    """A token id seen (the jti replay cache when there is no Redis), kept until the token has expired.
+
+    ``key_hash`` is the SHA-256 of ``iss|jti`` (fixed width, nothing of the token itself); ``expires_at``
+    is in seconds since the epoch, indexed for the purge of expired rows.
+    """
+
+    __tablename__ = "used_token_ids"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
