@@ -13,16 +13,19 @@ from functools import cache
 from cards.calcium import latest_calcium
 from cards.config import RuleConfig, load_rule
 from cards.evidence import (
+    cited,
     condition_row,
+    current_medications,
     kidney_rows,
     lab_row,
     medication_row,
     missing_orders,
     not_used,
     recent,
+    references,
 )
 from cards.finding import Evidence, Finding
-from terminology.snapshot import PatientSnapshot
+from terminology.snapshot import LabResult, PatientSnapshot
 
 MEDICATION_FACTORS = {
     "warfarin": "warfarin",
@@ -54,6 +57,7 @@ def load_config() -> RuleConfig:
         "settingDialysis",
         "settingEsrd",
         "reason",
+        "note",
         "advisory",
         *(f"factor_{f}" for f in FACTORS),
     }
@@ -74,57 +78,64 @@ def load_config() -> RuleConfig:
     )
 
 
-Detector = Callable[[PatientSnapshot, RuleConfig, datetime, datetime], list[Evidence]]
+Hit = tuple[list[Evidence], list[str]]  # the factor's evidence rows, and the references it rests on
+Detector = Callable[[PatientSnapshot, RuleConfig, datetime, datetime], Hit]
 
 
-def _female(snapshot: PatientSnapshot, _c: RuleConfig, _s: datetime, _m: datetime) -> list[Evidence]:
-    return (
-        [Evidence("Administrative sex", "female", "", "", f"Patient/{snapshot.patient_id}")]
+def _cited(config: RuleConfig, factor: str, rows: list[Evidence]) -> Hit:
+    return rows, list(config.factor_citations.get(factor, ())) if rows else []
+
+
+def _female(snapshot: PatientSnapshot, config: RuleConfig, _s: datetime, _m: datetime) -> Hit:
+    rows = (
+        [Evidence("Sex", "female", "", "", f"Patient/{snapshot.patient_id}")]
         if snapshot.sex == "female"
         else []
     )
+    return _cited(config, "female", rows)
 
 
-def _diabetes(snapshot: PatientSnapshot, _c: RuleConfig, _s: datetime, _m: datetime) -> list[Evidence]:
-    return [condition_row(c) for c in snapshot.conditions_of("diabetes-mellitus")]
+def _diabetes(snapshot: PatientSnapshot, config: RuleConfig, _s: datetime, _m: datetime) -> Hit:
+    return _cited(config, "diabetes", [condition_row(c) for c in snapshot.conditions_of("diabetes-mellitus")])
 
 
-def _obesity(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m: datetime) -> list[Evidence]:
+def _obesity(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m: datetime) -> Hit:
     rows = [condition_row(c) for c in snapshot.conditions_of("obesity")]
     bmi = recent(snapshot, "bmi", since)
-    return rows + ([lab_row(bmi)] if bmi and config.thresholds["bmiObese"].met_by(bmi) else [])
+    rows += [lab_row(bmi)] if bmi and config.thresholds["bmiObese"].met_by(bmi) else []
+    return _cited(config, "obesity", rows)
 
 
-def _calcium(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m: datetime) -> list[Evidence]:
+def _lab_hit(snapshot: PatientSnapshot, config: RuleConfig, name: str, result: LabResult | None) -> Hit:
+    """A laboratory factor: the result, when it meets threshold ``name``, and that threshold's source."""
+    limit = config.limit(name, snapshot, result.day) if result else None
+    if result is None or limit is None or not limit.met_by(result):
+        return [], []
+    return [lab_row(result)], [limit.cited]
+
+
+def _calcium(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m: datetime) -> Hit:
     reading = latest_calcium(snapshot, since)
     if reading is None or reading.basis == "total":
-        return []  # uncorrected total calcium does not count: the factor is high corrected or ionized calcium
-    name = "ionizedHigh" if reading.basis == "ionized" else "calciumHigh"
-    return [lab_row(reading.result)] if config.meets(name, snapshot, reading.result) else []
+        return [], []  # uncorrected total calcium does not count: the factor is high corrected or ionized Ca
+    return _lab_hit(
+        snapshot, config, "ionizedHigh" if reading.basis == "ionized" else "calciumHigh", reading.result
+    )
 
 
 def _lab(analyte: str, threshold: str) -> Detector:
-    def detect(
-        snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m: datetime
-    ) -> list[Evidence]:
-        result = recent(snapshot, analyte, since)
-        return [lab_row(result)] if result and config.meets(threshold, snapshot, result) else []
+    def detect(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m: datetime) -> Hit:
+        return _lab_hit(snapshot, config, threshold, recent(snapshot, analyte, since))
 
     return detect
 
 
-def _medication(category: str) -> Detector:
+def _medication(factor: str, category: str) -> Detector:
     """Current systemic exposure: active or given/ordered within the window, not by a local route."""
 
-    def detect(
-        snapshot: PatientSnapshot, _c: RuleConfig, _s: datetime, meds_since: datetime
-    ) -> list[Evidence]:
-        current = [
-            m
-            for m in snapshot.medications_of(category)
-            if not m.local and (m.status == "active" or (m.when is not None and m.when >= meds_since))
-        ]
-        return [medication_row(m) for m in current]
+    def detect(snapshot: PatientSnapshot, config: RuleConfig, _s: datetime, meds_since: datetime) -> Hit:
+        rows = [medication_row(m) for m in current_medications(snapshot, category, meds_since)]
+        return _cited(config, factor, rows)
 
     return detect
 
@@ -135,26 +146,35 @@ DETECTORS: dict[str, Detector] = {
     "obesity": _obesity,
     "calcium": _calcium,
     **{name: _lab(analyte, threshold) for name, (analyte, threshold) in LAB_FACTORS.items()},
-    **{name: _medication(category) for name, category in MEDICATION_FACTORS.items()},
+    **{name: _medication(name, category) for name, category in MEDICATION_FACTORS.items()},
 }
 
 
 def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
-    """One finding listing the risk factors present, for a patient on dialysis or with CKD stage 5."""
+    """One finding listing the risk factors present, for a patient on dialysis or with CKD stage 5.
+
+    Female sex and diabetes are background: they are listed, but the card needs at least one factor that
+    can change (a laboratory value, a medication, obesity). A recorded calciphylaxis has its own card
+    (``known_calciphylaxis``), so no risk count is shown then.
+    """
     failure = config.thresholds["ckdFailure"]
     in_failure = snapshot.on_dialysis or (
         snapshot.ckd is not None and failure.met_by(float(snapshot.ckd.stage))
     )
-    if not in_failure:
+    if not in_failure or any(snapshot.conditions_of(c) for c in config.exclude_concepts):
         return []
     since, meds_since = now - config.windows["labs"].delta, now - config.windows["medications"].delta
-    found = {name: rows for name in FACTORS if (rows := DETECTORS[name](snapshot, config, since, meds_since))}
-    if not found:
+    found = {
+        name: hit for name in FACTORS if (hit := DETECTORS[name](snapshot, config, since, meds_since))[0]
+    }
+    if not set(found) - set(config.background):
         return []
     text, grade = config.text, config.grades["risk"]
     setting = text["settingDialysis"] if snapshot.on_dialysis else text["settingEsrd"]
     names = [text[f"factor_{name}"] for name in found]
-    basis = kidney_rows(snapshot)
+    lab_drivers = [
+        row.lab for name in found if name in LAB_FACTORS or name == "calcium" for row in found[name][0]
+    ]
     return [
         Finding(
             rule=config.rule,
@@ -163,10 +183,12 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             summary=text["summary"].format(
                 count=len(found), plural="" if len(found) == 1 else "s", setting=setting
             ),
-            reasons=(text["reason"].format(factors=", ".join(names)), text["advisory"]),
-            evidence=(*basis, *(row for rows in found.values() for row in rows)),
+            reasons=(text["reason"].format(factors=", ".join(names)), text["note"], text["advisory"]),
+            evidence=(*kidney_rows(snapshot), *(row for rows, _ in found.values() for row in rows)),
             not_used=not_used(snapshot, READS),
-            citations=config.citations,
+            citations=cited(config.citations, *(keys for _, keys in found.values())),
             workup=missing_orders(snapshot, config.orders, now - config.windows["workup"].delta),
+            tags=frozenset(found),
+            drivers=references(*lab_drivers),
         )
     ]

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cards import calciphylaxis, dystrophic, iatrogenic, known_calcinosis, metastatic, missing_data, tumoral
+from cards import (
+    calciphylaxis,
+    dystrophic,
+    iatrogenic,
+    known_calcinosis,
+    known_calciphylaxis,
+    metastatic,
+    missing_data,
+    tumoral,
+)
 from cards.combine import combine
 from cards.config import RuleConfig, citations, override_reasons, read_data
 from cards.finding import Finding
@@ -40,7 +49,18 @@ Evaluate = Callable[[PatientSnapshot, RuleConfig, datetime], list[Finding]]
 # Every pathway: its config loader and its pure evaluate(snapshot, config, now).
 PATHWAYS: tuple[tuple[Callable[[], RuleConfig], Evaluate], ...] = tuple(
     (module.load_config, module.evaluate)
-    for module in (metastatic, calciphylaxis, tumoral, iatrogenic, known_calcinosis, dystrophic, missing_data)
+    # Order breaks ties between equally severe findings (combine): calciphylaxis, the more specific warning
+    # on dialysis, hosts a metastatic warning resting on the same phosphate.
+    for module in (
+        known_calciphylaxis,
+        calciphylaxis,
+        metastatic,
+        tumoral,
+        iatrogenic,
+        known_calcinosis,
+        dystrophic,
+        missing_data,
+    )
 )
 
 
@@ -85,7 +105,9 @@ def calcinosis_service(knowledge: Knowledge) -> ServiceDeclaration:
         snapshot: PatientSnapshot, now: datetime, new_id: NewId, failed: RuleFailed
     ) -> list[AdvisedCard]:
         findings = combine(evaluate_all(snapshot, now, failed))
-        cards = render_cards(findings, snapshot.patient_id, knowledge.orders, topic_system, new_id)
+        cards = render_cards(
+            findings, snapshot.patient_id, knowledge.orders, knowledge.presenter, topic_system, new_id
+        )
         return [
             AdvisedCard(c, f.rule.id, f.rule.version, f.rank) for c, f in zip(cards, findings, strict=True)
         ]

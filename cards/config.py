@@ -15,6 +15,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from terminology.knowledge import Knowledge, Order
+from terminology.presentation import Presenter
 from terminology.reference_intervals import ReferenceIntervals
 from terminology.snapshot import LabResult, PatientSnapshot
 
@@ -52,6 +53,13 @@ class Threshold(Frozen):
         if (self.reference is None) == (self.value is None or self.citation is None):
             raise ValueError("a threshold has a value and a citation, or a reference interval, not both")
         return self
+
+    @property
+    def cited_value(self) -> float:
+        """The value of a fixed (or resolved) threshold."""
+        if self.value is None:
+            raise ValueError("a reference-interval threshold must be resolved first (RuleConfig.limit)")
+        return self.value
 
     @property
     def cited(self) -> str:
@@ -127,22 +135,39 @@ class RuleConfig(Frozen):
     grades: dict[str, Grade] = Field(default_factory=dict)
     text: dict[str, str]
     workup: tuple[str, ...] = ()
+    # orders suggested whenever the card fires, never a reason for it to fire (an imaging study we cannot see)
+    also_suggest: tuple[str, ...] = Field(default=(), alias="alsoSuggest")
     concepts: tuple[str, ...] = ()
     exclude_concepts: tuple[str, ...] = Field(default=(), alias="excludeConcepts")
     concept_citations: dict[str, tuple[str, ...]] = Field(default_factory=dict, alias="conceptCitations")
+    factor_citations: dict[str, tuple[str, ...]] = Field(default_factory=dict, alias="factorCitations")
+    background: tuple[str, ...] = ()
+    medication_concepts: tuple[str, ...] = Field(default=(), alias="medicationConcepts")
     citations: tuple[str, ...]
     orders: tuple[Order, ...] = ()
     intervals: ReferenceIntervals | None = None
+    presenter: Presenter | None = None
 
     def bind(self, knowledge: Knowledge) -> RuleConfig:
         """This config with its workup resolved to orders, the reference intervals attached, and its
         thresholds checked against the units."""
-        unknown = set(self.workup) - set(knowledge.orders)
+        unknown = {*self.workup, *self.also_suggest} - set(knowledge.orders)
         if unknown:
             raise ValueError(f"rule {self.rule.id} suggests unknown orders {sorted(unknown)}")
         check_thresholds(self.thresholds, knowledge)
         orders = tuple(knowledge.orders[k] for k in self.workup)
-        return self.model_copy(update={"orders": orders, "intervals": knowledge.reference_intervals})
+        bound = {
+            "orders": orders,
+            "intervals": knowledge.reference_intervals,
+            "presenter": knowledge.presenter,
+        }
+        return self.model_copy(update=bound)
+
+    @property
+    def present(self) -> Presenter:
+        """How values are written in this rule's text (bound at start-up)."""
+        assert self.presenter is not None  # noqa: S101 - bound at start-up (bind) before any evaluation
+        return self.presenter
 
     def meets(self, name: str, snapshot: PatientSnapshot, result: LabResult) -> bool:
         """Whether ``result`` certainly meets threshold ``name`` as it applies to this patient that day."""
@@ -182,7 +207,11 @@ def load_rule(
         missing = wanted - set(present)
         if missing:
             raise ValueError(f"{name}.json lacks {kind} {sorted(missing)}")
-    cited = set(config.citations) | {key for keys in config.concept_citations.values() for key in keys}
+    cited = set(config.citations) | {
+        key
+        for keys in (*config.concept_citations.values(), *config.factor_citations.values())
+        for key in keys
+    }
     unknown = cited - set(citations())
     if unknown:
         raise ValueError(f"{name}.json cites unknown references {sorted(unknown)}")
@@ -192,6 +221,13 @@ def load_rule(
 def read_data(name: str) -> Any:
     """One JSON file of ``cards/data``."""
     return json.loads(resources.files("cards").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+@cache
+def card_words() -> dict[str, Any]:
+    """The fixed words of every card (``data/render.json``)."""
+    words: dict[str, Any] = read_data("render.json")
+    return words
 
 
 @cache

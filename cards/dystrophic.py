@@ -1,7 +1,9 @@
 """Dystrophic calcinosis in connective tissue disease: an ``info`` card on surveillance.
 
 Fires for a present systemic sclerosis (limited/CREST first), dermatomyositis (juvenile first), lupus or
-overlap diagnosis. Calcium and phosphate are expected to be normal here; when they are not, the
+overlap diagnosis, and only when there is something to do: calcium or phosphate not checked in the last year
+(suggested as draft orders), or a diagnosis new in the last 90 days; otherwise it would appear on every chart
+open of every such patient. Calcium and phosphate are expected to be normal here; when they are not, the
 metastatic card fires and ``combine`` drops this one. Words and prevalence are in ``data/dystrophic.json``.
 """
 
@@ -20,7 +22,7 @@ from terminology.snapshot import PatientSnapshot
 def load_config() -> RuleConfig:
     config = load_rule(
         "dystrophic",
-        windows={"labs"},
+        windows={"labs", "newDiagnosis"},
         thresholds=set(),
         text={"summary", "reason", "advisory"},
         grades={"surveillance"},
@@ -42,6 +44,11 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
         return []
     lead, _ = present[0]  # concepts are listed most specific first
     records = {r.resource_id: r for _, found in present for r in found}
+    workup = missing_orders(snapshot, config.orders, now - config.windows["labs"].delta)
+    new_since = (now - config.windows["newDiagnosis"].delta).date()
+    new = any(day >= new_since for r in records.values() if (day := r.recorded or r.onset))
+    if not (workup or new):
+        return []  # nothing to do: calcium and phosphate are checked and the diagnosis is not new
     text, grade = config.text, config.grades["surveillance"]
     return [
         Finding(
@@ -53,7 +60,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             evidence=tuple(condition_row(r) for r in records.values()),
             not_used=not_used(snapshot, ordered_analytes(config.orders)),
             citations=config.concept_citations.get(lead, config.citations),
-            workup=missing_orders(snapshot, config.orders, now - config.windows["labs"].delta),
+            workup=workup,
             tags=frozenset(concept for concept, _ in present),
         )
     ]

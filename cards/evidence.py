@@ -18,26 +18,13 @@ def recent(snapshot: PatientSnapshot, analyte: str, since: datetime) -> LabResul
     return latest if latest is not None and latest.effective >= since else None
 
 
-def _bound(result: LabResult) -> str:
-    return f"{result.comparator} " if result.comparator else ""
-
-
-def lab_row(result: LabResult) -> Evidence:
-    """An evidence row for a reported or derived result."""
-    canonical = f"{_bound(result)}{result.value:.4g} {result.unit}"
-    if result.alt_value is not None and result.alt_unit:
-        canonical += f" ({result.alt_value:.4g} {result.alt_unit})"
+def lab_row(result: LabResult, note: str = "") -> Evidence:
+    """A row for a reported or derived result (named and formatted by the renderer)."""
     if result.is_derived:
-        return Evidence(
-            result.method, "", canonical, result.day.isoformat(), "derived", ", ".join(result.derived_from)
-        )
-    return Evidence(
-        item=f"{result.display} ({result.code})",
-        reported=f"{_bound(result)}{result.reported_value:g} {result.reported_unit}",
-        canonical=canonical,
-        date=result.day.isoformat(),
-        source=f"Observation/{result.resource_id}",
-    )
+        reference = ", ".join(result.derived_from)
+        return Evidence("", "", result.day.isoformat(), note or result.method, reference, lab=result)
+    code = f"{result.code} {result.display}"
+    return Evidence("", "", result.day.isoformat(), note, f"Observation/{result.resource_id}", code, result)
 
 
 def lab_rows(snapshot: PatientSnapshot, result: LabResult) -> list[Evidence]:
@@ -57,21 +44,27 @@ def cited(*groups: Iterable[str]) -> tuple[str, ...]:
 
 
 def condition_row(record: ConditionRecord) -> Evidence:
-    status = record.clinical_status or "status not given"
     day = record.onset or record.recorded
-    when = day.isoformat() if day else ""
-    return Evidence(f"{record.display} ({record.code})", status, "", when, f"Condition/{record.resource_id}")
+    status = record.clinical_status or "status not given"
+    return Evidence(
+        record.display,
+        "diagnosis",
+        day.isoformat() if day else "",
+        status,
+        f"Condition/{record.resource_id}",
+        f"{record.system}|{record.code}",
+    )
 
 
 def medication_row(record: MedicationRecord) -> Evidence:
     route = {True: "intravenous", False: "not intravenous", None: "route not given"}[record.intravenous]
     when = record.when.date().isoformat() if record.when else ""
-    basis = "matched by name" if record.matched_by == "text" else "matched by code"
+    basis = ", matched by name" if record.matched_by == "text" else ""
     return Evidence(
         record.display,
-        f"{record.status}, {route}",
-        basis,
+        record.status,
         when,
+        f"{route}{basis}",
         f"{record.resource_type}/{record.resource_id}",
     )
 
@@ -80,15 +73,15 @@ BASIS_WORDS = {"measured": "measured eGFR", "derived": "eGFR from creatinine", "
 
 
 def kidney_rows(snapshot: PatientSnapshot) -> tuple[Evidence, ...]:
-    """Evidence rows for kidney failure: the dialysis evidence, else the CKD stage with the value it came
-    from, its date and whether it was measured, derived or coded."""
+    """Rows for kidney failure: the dialysis evidence, else the CKD stage with the value it came from, its
+    date and whether it was measured, derived or coded."""
     if snapshot.dialysis:
         return tuple(
             Evidence(
                 "On dialysis",
                 d.display,
-                BASIS_WORDS["coded"] if d.reference.startswith("Condition/") else "procedure",
                 d.day.isoformat() if d.day else "",
+                BASIS_WORDS["coded"] if d.reference.startswith("Condition/") else "procedure",
                 d.reference,
             )
             for d in snapshot.dialysis
@@ -98,7 +91,7 @@ def kidney_rows(snapshot: PatientSnapshot) -> tuple[Evidence, ...]:
         return ()
     shown = f"eGFR {ckd.value:.0f}" if ckd.value is not None else ckd.display
     day = ckd.day.isoformat() if ckd.day else ""
-    return (Evidence(ckd.label, shown, BASIS_WORDS[ckd.basis], day, ckd.reference),)
+    return (Evidence(ckd.label, shown, day, BASIS_WORDS[ckd.basis], ckd.reference),)
 
 
 def missing_orders(snapshot: PatientSnapshot, orders: Iterable[Order], since: datetime) -> tuple[str, ...]:
@@ -129,6 +122,27 @@ def not_used(snapshot: PatientSnapshot, analytes: Iterable[str]) -> tuple[str, .
     )
     staging_notes = snapshot.ckd.notes if snapshot.ckd and "egfr" in wanted else ()
     return (*staging_notes, *lines)
+
+
+def current_medications(
+    snapshot: PatientSnapshot, category: str, since: datetime
+) -> tuple[MedicationRecord, ...]:
+    """Current systemic exposure to ``category``: active, or given or ordered since ``since``; a local route
+    (topical, inhaled...) does not count."""
+    return tuple(
+        m
+        for m in snapshot.medications_of(category)
+        if not m.local and (m.status == "active" or (m.when is not None and m.when >= since))
+    )
+
+
+def references(*results: LabResult | None) -> frozenset[str]:
+    """The resources behind results (a derived value's inputs), for ``Finding.drivers``."""
+    refs: set[str] = set()
+    for result in results:
+        if result is not None:
+            refs.update(result.derived_from if result.is_derived else (f"Observation/{result.resource_id}",))
+    return frozenset(refs)
 
 
 def strongest(indicators: Iterable[str]) -> str:

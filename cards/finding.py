@@ -5,18 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cards.config import RuleInfo
+from terminology.snapshot import LabResult
 
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One row of a card's evidence table: enough for a clinician to find the source value."""
+    """One row of a card's evidence table (test, result, date, note) and where it came from.
 
-    item: str
-    reported: str
-    canonical: str
+    The table is what a clinician reads; ``reference`` (the FHIR resources the row rests on) and ``code``
+    (the code as sent) are provenance for a reviewer, kept out of the table (``cards.render``). A row made
+    from a laboratory result keeps the ``lab`` result itself: the renderer writes its name, value and units
+    at clinical precision.
+    """
+
+    test: str
+    result: str
     date: str
-    source: str
-    derived_from: str = ""
+    note: str = ""
+    reference: str = ""
+    code: str = ""
+    lab: LabResult | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +47,6 @@ class Finding:
     citations: tuple[str, ...]
     workup: tuple[str, ...] = ()
     tags: frozenset[str] = frozenset()
+    # The values (resource references) that made this finding a warning or worse: ``combine`` lets one value
+    # drive at most one warning.
+    drivers: frozenset[str] = frozenset()

@@ -41,7 +41,7 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             evidence=tuple({r.resource_id: condition_row(r) for r in diagnoses}.values()),
             not_used=not_used(snapshot, ordered_analytes(config.orders)),
             citations=config.citations,
-            workup=missing,
+            workup=(*missing, *config.also_suggest),
             tags=frozenset({"calcinosis-cutis"}),
         )
     ]

@@ -1,14 +1,14 @@
 """Metastatic calcification risk: hypercalcemia (graded), hyperphosphatemia, a high Ca×P product.
 
-The card fires on a laboratory abnormality; CKD G4-G5 or dialysis, hyperparathyroidism, vitamin D excess
-and sarcoidosis (with hypercalcemia) are added as contributing factors with their evidence. Thresholds,
-grades, words and citations are in ``data/metastatic.json``: corrected calcium above 10.5 mg/dL, moderate
-from 12, severe from 14 (StatPearls); ionized calcium above 5.3 mg/dL = 1.3224 mmol/L (StatPearls, kept
-exact so both unit systems agree at the boundary), moderate above 1.6, severe above 1.8 mmol/L (CTCAE
-v5 grades 3 and 4); hyperphosphatemia and mild hypercalcemia above the upper limit of the
-reference interval for the patient's age and sex (``terminology/data/reference_intervals.json``: pediatric
-bands, adult 4.5 mg/dL Mayo and 10.5 mg/dL StatPearls); Ca×P >= 55 mg²/dL² (KDOQI 2003, with KDIGO
-2017's caveat; adults only).
+Thresholds, grades, words and citations are in ``data/metastatic.json``. Each grade quotes its own limit:
+mild above the upper limit of the reference interval for the patient's age and sex (adults 10.5 mg/dL,
+StatPearls), moderate from 12, severe from 14 mg/dL (StatPearls); ionized above 1.3224 mmol/L (= 5.3 mg/dL,
+StatPearls), moderate above 1.6, severe above 1.8 mmol/L (CTCAE v5). Severe hypercalcemia is an emergency:
+the card says so first (same-day evaluation) and mentions calcinosis second. Phosphate is high above the
+upper limit for age and sex. Ca×P counts at >= 55 mg²/dL² in adults with CKD G4-G5 or on dialysis (KDOQI
+2003) and above 70 elsewhere (dermatology literature). Contributing factors are listed with their evidence:
+kidney failure, hyperparathyroidism, vitamin D excess (toxicity named with hypercalcemia), sarcoidosis,
+and the calcium and vitamin D products on the medication list.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from functools import cache
 
 from cards.calcium import CalciumReading, latest_calcium
 from cards.config import RuleConfig, Threshold, load_rule
+from cards.contributors import Contribution, contributors
 from cards.evidence import (
     cited,
-    condition_row,
-    kidney_rows,
     lab_row,
     lab_rows,
     missing_orders,
     not_used,
     ordered_analytes,
     recent,
+    references,
     strongest,
 )
 from cards.finding import Evidence, Finding
@@ -35,18 +35,21 @@ from terminology.snapshot import LabResult, PatientSnapshot
 
 THRESHOLDS = {
     "calciumAboveNormal", "calciumModerate", "calciumSevere", "ionizedAboveNormal", "ionizedModerate",
-    "ionizedSevere", "phosphateAboveNormal", "calciumPhosphateProduct", "pthAboveNormal",
+    "ionizedSevere", "phosphateAboveNormal", "productKidney", "productOther", "pthAboveNormal",
     "pthAboveTargetDialysis", "vitaminDToxic", "egfrBelow30", "ckdSevere", "adultAge",
 }  # fmt: skip
 TEXT = {
-    "summaryCalcium", "summaryPhosphate", "summaryProduct", "summaryTail", "reasonCalcium",
-    "reasonUncorrected", "reasonPhosphate", "reasonProduct", "reasonCkd", "reasonPth", "reasonVitaminD",
-    "reasonSarcoidosis", "context", "advisory", "basis_ionized", "basis_corrected", "basis_total",
+    "summary", "summaryEmergency", "summaryCalcium", "summaryPhosphate", "summaryProduct", "basis_ionized",
+    "basis_corrected", "basis_total", "reasonEmergency", "reasonCalciumMild", "reasonCalcium",
+    "reasonUncorrected", "reasonPhosphate", "reasonProduct", "productKidney", "productOther", "reasonCkd",
+    "reasonPth", "reasonVitaminD", "reasonVitaminDToxicity", "reasonSarcoidosis", "reasonMedications",
+    "context", "advisory",
 }  # fmt: skip
 GRADE_LIMITS = {
     "ionized": (("severe", "ionizedSevere"), ("moderate", "ionizedModerate"), ("mild", "ionizedAboveNormal")),
     "other": (("severe", "calciumSevere"), ("moderate", "calciumModerate"), ("mild", "calciumAboveNormal")),
 }
+COMPARISON_WORDS = {">": "above", ">=": "at or above", "<": "below", "<=": "at or below"}
 READS = (
     "calcium-total",
     "calcium-ionized",
@@ -65,157 +68,166 @@ ON_DIALYSIS_NOT_NEEDED = ("renal-function",)  # kidney function tests say nothin
 def load_config() -> RuleConfig:
     grades = {"mild", "moderate", "severe", "phosphate", "product"}
     return load_rule(
-        "metastatic", windows={"labs", "workup"}, thresholds=THRESHOLDS, text=TEXT, grades=grades
+        "metastatic",
+        windows={"labs", "workup", "medications"},
+        thresholds=THRESHOLDS,
+        text=TEXT,
+        grades=grades,
     )
 
 
-def _value(result: LabResult) -> str:
-    bound = f"{result.comparator} " if result.comparator else ""
-    return f"{bound}{result.value:.4g} {result.unit}"
+def calcium_grade(
+    reading: CalciumReading, config: RuleConfig, snapshot: PatientSnapshot
+) -> tuple[str, Threshold] | None:
+    """The grade the reading is certainly in (a ``<`` result never raises one) and the limit it crossed;
+    mild is above the upper limit of the reference interval for the patient's age and sex."""
+    for grade, name in GRADE_LIMITS["ionized" if reading.basis == "ionized" else "other"]:
+        limit = config.limit(name, snapshot, reading.result.day)
+        if limit is not None and limit.met_by(reading.result):
+            return grade, limit
+    return None
 
 
-def _limit(threshold: Threshold) -> str:
-    """A threshold as shown to clinicians (three significant digits: 1.3224 mmol/L shows as 1.32)."""
-    return f"{threshold.value:.3g} {threshold.unit}"
-
-
-def calcium_grade(reading: CalciumReading, config: RuleConfig, snapshot: PatientSnapshot) -> str | None:
-    """The grade the reading is certainly in (a ``<`` result never raises one); mild is above the upper
-    limit of the reference interval for the patient's age and sex."""
-    limits = GRADE_LIMITS["ionized" if reading.basis == "ionized" else "other"]
-    return next((grade for grade, name in limits if config.meets(name, snapshot, reading.result)), None)
-
-
-Contribution = tuple[list[str], list[Evidence], list[str]]  # reasons, evidence rows, citation keys
-
-
-def _kidney(snapshot: PatientSnapshot, config: RuleConfig, since: datetime) -> Contribution:
+def _product_limit(snapshot: PatientSnapshot, config: RuleConfig) -> tuple[Threshold, str]:
+    """KDOQI's 55 mg²/dL² is a target for adults in CKD G4-G5 and on dialysis; elsewhere above 70."""
     t = config.thresholds
-    egfr = recent(snapshot, "egfr", since)
-    severe_ckd = snapshot.ckd is not None and t["ckdSevere"].met_by(float(snapshot.ckd.stage))
-    low_egfr = egfr is not None and t["egfrBelow30"].met_by(egfr)
-    if not (snapshot.on_dialysis or severe_ckd or low_egfr):
-        return [], [], []
-    if snapshot.on_dialysis:
-        what = "on dialysis"
-    else:
-        what = snapshot.ckd.label if snapshot.ckd and severe_ckd else "eGFR below 30"
-    rows = [*kidney_rows(snapshot), *([lab_row(egfr)] if egfr else [])]
-    return [config.text["reasonCkd"].format(what=what)], rows, [t["egfrBelow30"].cited]
-
-
-def _contributors(
-    snapshot: PatientSnapshot, config: RuleConfig, since: datetime, hypercalcemia: bool
-) -> Contribution:
-    """Contributing factors present."""
-    t, text = config.thresholds, config.text
-    reasons, rows, citations = _kidney(snapshot, config, since)
-    pth = recent(snapshot, "pth-intact", since)
-    hpt = snapshot.conditions_of("hyperparathyroidism")
-    # On dialysis, KDIGO 2017 targets PTH at 2-9 times the upper limit: only above that counts here.
-    pth_limit = t["pthAboveTargetDialysis" if snapshot.on_dialysis else "pthAboveNormal"]
-    if hpt or (pth is not None and pth_limit.met_by(pth)):
-        reasons.append(text["reasonPth"].format(limit=_limit(pth_limit)))
-        rows += [condition_row(c) for c in hpt] + ([lab_row(pth)] if pth else [])
-        citations.append(pth_limit.cited)
-    vit_d = recent(snapshot, "vitamin-d-25-hydroxy", since)
-    excess = snapshot.conditions_of("hypervitaminosis-d")
-    if excess or (vit_d is not None and t["vitaminDToxic"].met_by(vit_d)):
-        reasons.append(text["reasonVitaminD"].format(limit=_limit(t["vitaminDToxic"])))
-        rows += [condition_row(c) for c in excess] + ([lab_row(vit_d)] if vit_d else [])
-        citations.append(t["vitaminDToxic"].cited)
-    sarcoid = snapshot.conditions_of("sarcoidosis")
-    if hypercalcemia and sarcoid:
-        reasons.append(text["reasonSarcoidosis"])
-        rows += [condition_row(c) for c in sarcoid]
-    return reasons, rows, citations
-
-
-def _is_adult(snapshot: PatientSnapshot, config: RuleConfig) -> bool:
-    """Adult, or age unknown (then the adult limits apply and the card shows the values)."""
     age = snapshot.age_years
-    return age is None or config.thresholds["adultAge"].met_by(float(age))
+    adult = age is None or t["adultAge"].met_by(float(age))
+    kidney = snapshot.on_dialysis or (
+        snapshot.ckd is not None and t["ckdSevere"].met_by(float(snapshot.ckd.stage))
+    )
+    return (t["productKidney"], "productKidney") if adult and kidney else (t["productOther"], "productOther")
+
+
+class _Card:
+    """The parts of the one metastatic finding, collected in reading order."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.reasons: list[str] = []
+        self.rows: list[Evidence] = []
+        self.kinds: list[str] = []
+        self.used: list[Threshold] = []
+        self.drivers: set[str] = set()
+
+    def add(self, kind: str, part: str, reason: str, limit: Threshold, *results: LabResult) -> None:
+        self.parts.append(part)
+        self.reasons.append(reason)
+        self.kinds.append(kind)
+        self.used.append(limit)
+        self.drivers |= references(*results)
+
+
+def _calcium(card: _Card, config: RuleConfig, snapshot: PatientSnapshot, reading: CalciumReading) -> None:
+    found = calcium_grade(reading, config, snapshot)
+    if found is None:
+        return
+    grade, limit = found
+    text, present = config.text, config.present
+    basis, value = text[f"basis_{reading.basis}"], present.value(reading.result)
+    label = config.grades[grade].label
+    words = {
+        "basis": basis.capitalize(),
+        "value": value,
+        "limit": present.amount(limit.analyte, limit.cited_value, limit.unit),
+    }
+    if grade == "mild":
+        reason = text["reasonCalciumMild"].format(**words, band=limit.band, grade=label.lower())
+    else:
+        reason = text["reasonCalcium"].format(
+            **words, comparison=COMPARISON_WORDS[limit.comparison], grade=label.lower()
+        )
+    card.add(
+        grade,
+        text["summaryCalcium"].format(grade=label, basis=basis, value=value),
+        reason,
+        limit,
+        reading.result,
+    )
+    if reading.basis == "total":
+        card.reasons.append(text["reasonUncorrected"])
+    card.rows += lab_rows(snapshot, reading.result)
+
+
+def _phosphate(card: _Card, config: RuleConfig, snapshot: PatientSnapshot, phosphate: LabResult) -> None:
+    limit = config.limit("phosphateAboveNormal", snapshot, phosphate.day)
+    if limit is None or not limit.met_by(phosphate):
+        return
+    text, present = config.text, config.present
+    value = present.value(phosphate)
+    shown = present.amount(limit.analyte, limit.cited_value, limit.unit)
+    card.add(
+        "phosphate",
+        text["summaryPhosphate"].format(value=value),
+        text["reasonPhosphate"].format(value=value, limit=shown, band=limit.band),
+        limit,
+        phosphate,
+    )
+    card.rows.append(lab_row(phosphate))
+
+
+def _product(card: _Card, config: RuleConfig, snapshot: PatientSnapshot, product: LabResult) -> None:
+    limit, setting = _product_limit(snapshot, config)
+    if not limit.met_by(product):
+        return
+    text = config.text
+    value = config.present.number(product.analyte, product.value, product.unit)
+    reason = text["reasonProduct"].format(
+        value=value, day=product.day.isoformat(), comparison=COMPARISON_WORDS[limit.comparison],
+        limit=f"{limit.cited_value:g}", setting=text[setting],
+    )  # fmt: skip
+    card.add("product", text["summaryProduct"].format(value=value), reason, limit, product)
+    card.rows.append(lab_row(product))
 
 
 def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
     """At most one finding: the newest calcium's grade, hyperphosphatemia, and a high same-day Ca×P."""
-    t, text = config.thresholds, config.text
     since = now - config.windows["labs"].delta
     reading = latest_calcium(snapshot, since)
-    grade = calcium_grade(reading, config, snapshot) if reading else None
-    adult = _is_adult(snapshot, config)
     phosphate = recent(snapshot, "phosphate", since)
-    p_limit = config.limit("phosphateAboveNormal", snapshot, phosphate.day) if phosphate else None
-    high_p = bool(phosphate and p_limit and p_limit.met_by(phosphate))
     product = recent(snapshot, "calcium-phosphate-product", since)
-    same_day = product and phosphate and reading and product.day == phosphate.day == reading.result.day
-    high_product = bool(adult and same_day and product and t["calciumPhosphateProduct"].met_by(product))
-    if grade is None and not high_p and not high_product:
+    card = _Card()
+    if reading:
+        _calcium(card, config, snapshot, reading)
+    if phosphate:
+        _phosphate(card, config, snapshot, phosphate)
+    if product and phosphate and reading and product.day == phosphate.day == reading.result.day:
+        _product(card, config, snapshot, product)
+    if not card.kinds:
         return []
-    parts: list[str] = []
-    reasons: list[str] = []
-    rows: list[Evidence] = []
-    kinds: list[str] = []
-    used: list[Threshold] = []
-    if reading and (grade or high_product):
-        rows += lab_rows(snapshot, reading.result)
-    if reading and grade:
-        basis = text[f"basis_{reading.basis}"]
-        name = "ionizedAboveNormal" if reading.basis == "ionized" else "calciumAboveNormal"
-        limit = config.limit(name, snapshot, reading.result.day)
-        assert limit is not None  # noqa: S101 - the grade was met, so its limit exists
-        label = config.grades[grade].label
-        used.append(limit)
-        parts.append(text["summaryCalcium"].format(grade=label, basis=basis, value=_value(reading.result)))
-        reasons.append(
-            text["reasonCalcium"].format(
-                basis=basis,
-                value=_value(reading.result),
-                limit=_limit(limit),
-                band=limit.band,
-                grade=label.lower(),
-            )
-        )
-        reasons += [text["reasonUncorrected"]] if reading.basis == "total" else []
-        kinds.append(grade)
-    if high_p and phosphate and p_limit:
-        parts.append(text["summaryPhosphate"].format(value=_value(phosphate)))
-        reasons.append(
-            text["reasonPhosphate"].format(value=_value(phosphate), limit=_limit(p_limit), band=p_limit.band)
-        )
-        rows.append(lab_row(phosphate))
-        used.append(p_limit)
-        kinds.append("phosphate")
-    if high_product and product:
-        parts.append(text["summaryProduct"].format(value=f"{product.value:.0f}"))
-        limit_text = f"{t['calciumPhosphateProduct'].value:g}"
-        reasons.append(
-            text["reasonProduct"].format(
-                day=product.day.isoformat(), value=f"{product.value:.0f}", limit=limit_text
-            )
-        )
-        rows.append(lab_row(product))
-        used.append(t["calciumPhosphateProduct"])
-        kinds.append("product")
-    extra_reasons, extra_rows, extra_citations = _contributors(snapshot, config, since, grade is not None)
-    grades = [config.grades[k] for k in kinds]
+    hypercalcemia = any(kind in ("mild", "moderate", "severe") for kind in card.kinds)
+    if "product" in card.kinds and reading and not hypercalcemia:
+        card.rows[:0] = lab_rows(snapshot, reading.result)  # the calcium behind the product
+    windows = (since, now - config.windows["medications"].delta)
+    extra: Contribution = contributors(snapshot, config, windows, hypercalcemia, "product" in card.kinds)
+    text, grades = config.text, [config.grades[k] for k in card.kinds]
+    severe = "severe" in card.kinds
+    summary = text["summaryEmergency" if severe else "summary"].format(parts=", ".join(card.parts))
     orders = [o for o in config.orders if not (snapshot.on_dialysis and o.key in ON_DIALYSIS_NOT_NEEDED)]
+    indicator = strongest(g.indicator for g in grades)
     return [
         Finding(
             rule=config.rule,
-            indicator=strongest(g.indicator for g in grades),
+            indicator=indicator,
             rank=max(g.rank for g in grades),
-            summary=", ".join(parts) + text["summaryTail"],
-            reasons=(*reasons, *extra_reasons, text["context"], text["advisory"]),
-            evidence=(*rows, *extra_rows),
+            summary=summary,
+            reasons=(
+                *([text["reasonEmergency"]] if severe else []),
+                *card.reasons,
+                *extra.reasons,
+                text["context"],
+                text["advisory"],
+            ),
+            evidence=(*card.rows, *extra.rows),
             not_used=not_used(snapshot, (*READS, *ordered_analytes(config.orders))),
             citations=cited(
-                (u.cited for u in used),
-                *(config.concept_citations.get(k, ()) for k in kinds),
-                extra_citations,
+                (u.cited for u in card.used),
+                *(config.concept_citations.get(k, ()) for k in card.kinds),
+                extra.citations,
                 config.citations,
             ),
             workup=missing_orders(snapshot, orders, now - config.windows["workup"].delta),
-            tags=frozenset(kinds),
+            tags=frozenset(card.kinds),
+            drivers=frozenset(card.drivers) if indicator != "info" else frozenset(),
         )
     ]

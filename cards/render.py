@@ -1,57 +1,88 @@
 """Turning findings into CDS Hooks 2.0 cards (§ Card Attributes), as plain JSON-ready dicts.
 
-One card per finding, most severe first. The card says what was found (summary < 140 characters), shows
-the evidence and the reasoning in markdown ``detail``, names the rule and its version in ``source``, offers
-our override reasons, links the references, and suggests the missing workup as draft ServiceRequests
-(``intent: proposal``; ``selectionBehavior: any``). It never orders treatment.
+A card is read in seconds in a narrow side panel (DESIGN.md § 5): the summary (< 140 characters) states the
+finding and the action; the markdown ``detail`` has a few short lines, a compact four-column table (test,
+result, date, note) in human units at clinical precision, and the values present but not used; references
+are ``links``. What a reviewer needs to check the card — resource ids, codes as sent, the whole not-used list,
+the reference texts — is in the card's ``extension`` (CDS Hooks 2.0 § Extensions), out of the clinician's eye
+line. Missing workup is suggested as draft ServiceRequests (``intent: proposal``); a card never orders
+treatment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 from typing import Any
 
-from cards.config import citations, override_reasons, read_data
+from cards.config import card_words, citations, override_reasons
 from cards.finding import Evidence, Finding
 from terminology.knowledge import Order
+from terminology.presentation import Presenter
 
 NewId = Callable[[], str]
-
-
-@cache
-def _words() -> dict[str, Any]:
-    words: dict[str, Any] = read_data("render.json")
-    return words
+PROVENANCE = "http://calcinosis-cds.example.org/cds-hooks/card-provenance"
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _evidence_table(rows: tuple[Evidence, ...]) -> list[str]:
-    header = _words()["evidenceHeader"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for r in rows:
-        cells = (r.item, r.reported, r.canonical, r.date, r.source, r.derived_from)
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+def _shown(row: Evidence, present: Presenter) -> Evidence:
+    """A row with its test and result written out (a laboratory row is named and formatted here)."""
+    if row.lab is None:
+        return row
+    lab = row.lab
+    return Evidence(
+        present.name(lab.analyte), present.value_both(lab), row.date, row.note, row.reference, row.code
+    )
+
+
+def _table(rows: list[Evidence]) -> list[str]:
+    lines = ["| " + " | ".join(card_words()["evidenceHeader"]) + " |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(_cell(c) for c in (r.test, r.result, r.date, r.note)) + " |" for r in rows]
     return lines
 
 
-def _detail(finding: Finding) -> str:
-    words, refs = _words(), citations()
-    parts = [" ".join(finding.reasons), ""]
-    parts += _evidence_table(finding.evidence) if finding.evidence else []
+def _short(line: str) -> str:
+    limit = card_words()["maxNotUsedChars"]
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def _detail(finding: Finding, rows: list[Evidence]) -> str:
+    words = card_words()
+    parts = [*finding.reasons]
+    if rows:
+        parts.append("\n".join(_table(rows)))
     if finding.not_used:
-        limit = words["maxNotUsedLines"]
-        parts += ["", words["notUsedHeading"], ""]
-        parts += [f"- {_cell(line)}" for line in finding.not_used[:limit]]
-        if len(finding.not_used) > limit:
-            parts.append("- " + words["moreNotUsed"].format(count=len(finding.not_used) - limit))
-    parts += ["", words["referencesHeading"], ""]
-    parts += [f"{i}. {refs[key].text}" for i, key in enumerate(finding.citations, start=1)]
-    parts += ["", words["footer"].format(rule=finding.rule.id, version=finding.rule.version)]
-    return "\n".join(parts)
+        shown = [f"- {_cell(_short(line))}" for line in finding.not_used[: words["maxNotUsedLines"]]]
+        hidden = len(finding.not_used) - len(shown)
+        more = [f"- {words['moreNotUsed'].format(count=hidden)}"] if hidden else []
+        parts.append("\n".join([words["notUsedHeading"], *shown, *more]))
+    parts.append(words["footer"])
+    return "\n\n".join(parts)
+
+
+def _provenance(finding: Finding, rows: list[Evidence]) -> dict[str, Any]:
+    """Everything a reviewer needs to match the card to the chart, kept out of the detail."""
+    refs = citations()
+    evidence = [
+        {
+            key: value
+            for key, value in (("test", r.test), ("reference", r.reference), ("code", r.code))
+            if value
+        }
+        for r in rows
+        if r.reference or r.code
+    ]
+    provenance: dict[str, Any] = {
+        "rule": {"id": finding.rule.id, "version": finding.rule.version},
+        "references": [refs[key].text for key in finding.citations],
+    }
+    if evidence:
+        provenance["evidence"] = evidence
+    if finding.not_used:
+        provenance["notUsed"] = list(finding.not_used)
+    return provenance
 
 
 def service_request(order: Order, patient_id: str, reason: str) -> dict[str, Any]:
@@ -72,7 +103,7 @@ def service_request(order: Order, patient_id: str, reason: str) -> dict[str, Any
 def _suggestions(
     finding: Finding, orders: Mapping[str, Order], patient_id: str, new_id: NewId
 ) -> list[dict[str, Any]]:
-    words = _words()
+    words = card_words()
     reason = words["reasonText"].format(title=finding.rule.title)
     return [
         {
@@ -91,19 +122,25 @@ def _suggestions(
 
 
 def render_cards(
-    findings: list[Finding], patient_id: str, orders: Mapping[str, Order], topic_system: str, new_id: NewId
+    findings: list[Finding],
+    patient_id: str,
+    orders: Mapping[str, Order],
+    present: Presenter,
+    topic_system: str,
+    new_id: NewId,
 ) -> list[dict[str, Any]]:
     """Cards for ``findings`` in the given order; ``new_id`` makes each card's and suggestion's uuid."""
     refs = citations()
     reasons = override_reasons()
     cards = []
     for finding in findings:
+        rows = [_shown(row, present) for row in finding.evidence]
         cited = [refs[key] for key in finding.citations]
         card: dict[str, Any] = {
             "uuid": new_id(),
             "summary": finding.summary,
             "indicator": finding.indicator,
-            "detail": _detail(finding),
+            "detail": _detail(finding, rows),
             "source": {
                 "label": f"{finding.rule.label} v{finding.rule.version}",
                 "url": cited[0].url,
@@ -117,6 +154,7 @@ def render_cards(
                 {"system": reasons.system, "code": r.code, "display": r.display} for r in reasons.reasons
             ],
             "links": [{"label": c.label, "url": c.url, "type": "absolute"} for c in cited],
+            "extension": {PROVENANCE: _provenance(finding, rows)},
         }
         suggestions = _suggestions(finding, orders, patient_id, new_id)
         if suggestions:

@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
+from terminology.presentation import Presenter
 from terminology.reference_intervals import ReferenceIntervals, load_reference_intervals
 
 VS_BASE = "http://calcinosis-cds.example.org/fhir/ValueSet/"
@@ -107,6 +108,7 @@ class Knowledge:
     dialysis_procedures: frozenset[str]
     derivation: dict[str, Any]
     reference_intervals: ReferenceIntervals
+    presenter: Presenter
 
     def show_unit(self, code: str) -> str:
         """A unit as clinicians write it."""
@@ -199,6 +201,7 @@ def _text_matchers(raw: dict[str, Any], urls: dict[str, str]) -> dict[str, TextM
 def load_knowledge() -> Knowledge:
     """Load and index the shipped files. Raises on any inconsistency: a broken file must stop start-up."""
     value_sets = _load_value_sets()
+    analytes_raw = _read_json("analytes.json")["analytes"]
     analytes = {
         name: Analyte(
             name,
@@ -210,7 +213,7 @@ def load_knowledge() -> Knowledge:
             float(a["plausible"]["high"]),
             dict(a.get("unitAliases", {})),
         )
-        for name, a in _read_json("analytes.json")["analytes"].items()
+        for name, a in analytes_raw.items()
     }
     unverified: set[Code] = set()
     analyte_by_code: dict[Code, str] = {}
@@ -262,6 +265,7 @@ def load_knowledge() -> Knowledge:
         dialysis_conditions=frozenset(concepts["dialysis"]["conditions"]),
         dialysis_procedures=frozenset(concepts["dialysis"]["procedures"]),
         derivation=_read_json("derivation.json"),
+        presenter=_presenter(analytes_raw, _read_json("derivation.json")["display"], raw_units["display"]),
         reference_intervals=load_reference_intervals(
             _read_json("reference_intervals.json"), {a.name: a.canonical_unit for a in analytes.values()}
         ),
@@ -271,7 +275,8 @@ def load_knowledge() -> Knowledge:
 def _orders(
     raw: dict[str, Any], value_sets: dict[str, dict[str, Any]], analytes: dict[str, Analyte]
 ) -> dict[str, Order]:
-    """Orders, refusing a code that is not a verified code of its value set, or an unknown analyte."""
+    """Orders, refusing a code that is not a verified code of its value set (or, for a test no analyte
+    reads, an inline code without provenance), or an unknown analyte."""
     orders = {}
     for key, spec in raw.items():
         unknown = set(spec["analytes"]) - set(analytes)
@@ -279,6 +284,11 @@ def _orders(
             raise ValueError(f"order {key} names unknown analytes {sorted(unknown)}")
         if "code" not in spec:
             orders[key] = Order(key, None, None, spec["text"], tuple(spec["analytes"]))
+            continue
+        if "system" in spec:  # a test no analyte of ours reads: coded inline, with where it was verified
+            if not spec.get("provenance"):
+                raise ValueError(f"order {key}: an inline code needs its provenance")
+            orders[key] = Order(key, spec["system"], spec["code"], spec["display"], tuple(spec["analytes"]))
             continue
         value_set = value_sets[VS_BASE + spec["valueSet"]]
         verified, _ = _split_verified(value_set)
@@ -288,6 +298,19 @@ def _orders(
         display = next(c["display"] for c in value_set["expansion"]["contains"] if c["code"] == spec["code"])
         orders[key] = Order(key, match[0][0], spec["code"], display, tuple(spec["analytes"]))
     return orders
+
+
+def _presenter(analytes: dict[str, Any], derived: dict[str, Any], units: dict[str, str]) -> Presenter:
+    shown = {name: spec["display"] for name, spec in analytes.items()} | {
+        name: spec for name, spec in derived.items() if name != "about"
+    }
+    return Presenter(
+        names={name: d["name"] for name, d in shown.items()},
+        decimals={
+            (name, unit): int(places) for name, d in shown.items() for unit, places in d["decimals"].items()
+        },
+        units={code: text for code, text in units.items() if code != "about"},
+    )
 
 
 MASS_AND_MOLAR = frozenset({"mass", "molar"})

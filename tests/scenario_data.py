@@ -549,6 +549,23 @@ def crest_normal_labs() -> Resource:
     )
 
 
+def crest_new_diagnosis() -> Resource:
+    p = "pt-crest-new"
+    return request(
+        "crest-new-diagnosis",
+        patient(p, "female", "1957-07-28"),
+        labs=[
+            lab("crestn-ca", p, CALCIUM_MASS, 9.3, "mg/dL", 20),
+            lab("crestn-alb", p, ALBUMIN, 4.1, "g/dL", 20),
+            lab("crestn-p", p, PHOSPHATE_MASS, 3.4, "mg/dL", 20),
+        ],
+        conditions=[condition("crestn-m341", p, ICD10, "M34.1", "CR(E)ST syndrome", onset="2026-10-30")],
+        medication_requests=[],
+        medication_administrations=[],
+        procedures=[],
+    )
+
+
 def juvenile_dermatomyositis() -> Resource:
     p = "pt-jdm"
     return request(
@@ -636,6 +653,7 @@ def tumoral_pattern() -> Resource:
             lab("tum-ca", p, CALCIUM_MASS, 9.4, "mg/dL", 5),
             lab("tum-alb", p, ALBUMIN, 4.3, "g/dL", 5),
             lab("tum-p", p, PHOSPHATE_MASS, 5.8, "mg/dL", 5),
+            lab("tum-p-repeat", p, PHOSPHATE_MASS, 5.6, "mg/dL", 40),  # the confirming repeat
             lab("tum-cr", p, CREATININE, 0.9, "mg/dL", 5),
             lab("tum-pth", p, PTH_MASS, 30.0, "pg/mL", 5),
         ],
@@ -738,6 +756,7 @@ SCENARIOS: dict[str, Callable[[], Resource]] = {
     "dialysis-topical-steroid": dialysis_topical_steroid,
     "sarcoidosis-hypercalcemia": sarcoidosis_hypercalcemia,
     "crest-normal-labs": crest_normal_labs,
+    "crest-new-diagnosis": crest_new_diagnosis,
     "juvenile-dermatomyositis": juvenile_dermatomyositis,
     "sle-with-hypercalcemia": sle_with_hypercalcemia,
     "iv-calcium-extravasation": iv_calcium_extravasation,

@@ -27,6 +27,7 @@ import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.catalog import ServiceDeclaration, calcinosis_service
+from cards.render import PROVENANCE
 from service.history import CardHistory
 from service.hook import HookDeps, call_hook
 from service.metrics import Metrics
@@ -58,7 +59,8 @@ DYSTROPHIC, IATROGENIC = "dystrophic-calcinosis-ctd", "iatrogenic-calcinosis"
 TUMORAL, KNOWN, MISSING = "tumoral-calcinosis-pattern", "known-calcinosis-workup", "missing-calcium-phosphate"
 CA, ALB, P, CREAT, PTH = "17861-6", "1751-7", "2777-1", "2160-0", "2731-8"
 VIT_D = "25-hydroxyvitamin D, total (D2 + D3), serum"
-FGF23 = "Fibroblast growth factor 23 (FGF23), plasma"
+FGF23 = "54390-0"
+IMAGING = "Plain radiograph of the suspected calcinosis site"
 ExpectedCard = tuple[str, str, tuple[str, ...]]
 EXPECTED_CARDS: dict[str, list[ExpectedCard]] = {
     "normal-patient": [],
@@ -72,23 +74,23 @@ EXPECTED_CARDS: dict[str, list[ExpectedCard]] = {
     "severe-hypercalcemia-critical": [(METASTATIC, "critical", (VIT_D,))],
     "ionized-hypercalcemia": [(METASTATIC, "info", (ALB, CREAT, PTH, VIT_D))],
     "hyperphosphatemia-ckd-product": [(METASTATIC, "warning", ())],
-    "calciphylaxis-dialysis-risk-factors": [
-        (METASTATIC, "warning", (VIT_D,)),
-        (CALCIPHYLAXIS, "warning", ()),
-    ],
+    # one value (the phosphate) drives one warning: the metastatic card is folded into calciphylaxis'
+    "calciphylaxis-dialysis-risk-factors": [(CALCIPHYLAXIS, "warning", (VIT_D,))],
     "dialysis-no-risk-factors": [(MISSING, "info", (P,))],
     # a topical corticosteroid is a local, not a systemic, exposure: no calciphylaxis factor
     "dialysis-topical-steroid": [],
     "hypercalcemia-with-unused-data": [(METASTATIC, "warning", (P, CREAT, PTH, VIT_D))],
     "sarcoidosis-hypercalcemia": [(METASTATIC, "info", (VIT_D,))],
-    "crest-normal-labs": [(DYSTROPHIC, "info", ())],
+    # nothing to do: calcium and phosphate are checked and the diagnosis is years old (issue 13)
+    "crest-normal-labs": [],
+    "crest-new-diagnosis": [(DYSTROPHIC, "info", ())],
     "juvenile-dermatomyositis": [(DYSTROPHIC, "info", (CA, P))],
     "sle-with-hypercalcemia": [(METASTATIC, "info", (P, PTH, VIT_D))],
     "iv-calcium-extravasation": [(IATROGENIC, "info", ())],
     "iv-calcium-old-or-oral": [],
     "tumoral-pattern": [(TUMORAL, "info", (FGF23,))],
     "high-phosphate-low-egfr": [(METASTATIC, "info", ())],
-    "known-calcinosis-no-workup": [(KNOWN, "info", (CA, ALB, P, CREAT, PTH, VIT_D))],
+    "known-calcinosis-no-workup": [(KNOWN, "info", (CA, ALB, P, CREAT, PTH, VIT_D, IMAGING))],
     "known-calcinosis-worked-up": [],
     "dialysis-no-labs": [(MISSING, "info", (CA, P))],
 }
@@ -238,23 +240,19 @@ def _dated_values(value: Any) -> list[str]:
 
 
 def test_hypercalcemia_in_both_unit_systems_gives_the_same_card() -> None:
-    """Identical responses except the reported value and the code's display in the calcium's evidence row."""
+    """Identical cards, detail included (both units are shown); only the code as sent, in the provenance
+    extension, differs."""
     conventional = response_of("hypercalcemia-conventional")
     si = response_of("hypercalcemia-si")
     assert len(conventional["cards"]) == len(si["cards"]) == 1
     left, right = conventional["cards"][0], si["cards"][0]
-    assert {k: v for k, v in left.items() if k != "detail"} == {
-        k: v for k, v in right.items() if k != "detail"
+    assert {k: v for k, v in left.items() if k != "extension"} == {
+        k: v for k, v in right.items() if k != "extension"
     }
-    left_lines, right_lines = left["detail"].splitlines(), right["detail"].splitlines()
-    assert len(left_lines) == len(right_lines)
-    differing = [(a, b) for a, b in zip(left_lines, right_lines, strict=True) if a != b]
-    assert len(differing) == 1, differing
-    row_mass, row_molar = (line.split(" | ") for line in differing[0])
-    # Columns: Evidence (analyte and code), Reported, Canonical, Date, Source, Derived from.
-    assert row_mass[2:] == row_molar[2:]
-    assert row_mass[2] == "12.4 mg/dL (3.094 mmol/L)"
-    assert (row_mass[1], row_molar[1]) == ("12.4 mg/dL", "3.094 mmol/L")
+    rows = [card["extension"][PROVENANCE]["evidence"] for card in (left, right)]
+    codes = [[row.get("code", "") for row in side] for side in rows]
+    assert [c.split()[0] for c in codes[0] if c] == ["17861-6"]
+    assert [c.split()[0] for c in codes[1] if c] == ["2000-8"]
 
 
 def test_the_same_request_gives_the_same_response() -> None:

@@ -62,12 +62,12 @@ def test_uncorrected_total_calcium_is_used_and_flagged() -> None:
     assert (
         findings[0].summary == "Moderate hypercalcemia (total Ca 12.4 mg/dL): metastatic calcification risk"
     )
-    assert any("not corrected for albumin" in r for r in findings[0].reasons)
+    assert any("not corrected: no albumin from the same day" in r for r in findings[0].reasons)
 
 
 def test_low_albumin_makes_a_normal_calcium_high_and_normal_albumin_does_not() -> None:
     low = evaluate(fd.lab(fd.CALCIUM_MASS, 9.8, "mg/dL"), fd.lab(ALBUMIN, 2.4, "g/dL"))
-    assert low[0].summary.startswith("Mild hypercalcemia (corrected Ca 11.08 mg/dL)")
+    assert low[0].summary.startswith("Mild hypercalcemia (corrected Ca 11.1 mg/dL)")  # 11.08: one decimal
     assert evaluate(fd.lab(fd.CALCIUM_MASS, 9.8, "mg/dL"), fd.lab(ALBUMIN, 4.0, "g/dL")) == []
 
 
@@ -116,22 +116,40 @@ def test_hyperphosphatemia_both_units(value: float, unit: str, expected: str | N
     assert indicator(evaluate(fd.lab(code, value, unit))) == expected
 
 
+DIALYSIS = {
+    "resourceType": "Condition",
+    "id": "z992",
+    "code": {
+        "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "Z99.2", "display": "Dialysis"}]
+    },
+    "subject": {"reference": "Patient/p1"},
+    "clinicalStatus": {"coding": [{"code": "active"}]},
+}
+
+
 @pytest.mark.parametrize(
-    ("calcium", "phosphate", "tags"),
+    ("kidney", "calcium", "phosphate", "tags"),
     [
-        ((10.0, "mg/dL"), (5.5, "mg/dL"), {"phosphate", "product"}),  # 55.0: at the KDOQI limit
-        ((10.0, "mg/dL"), (5.4, "mg/dL"), {"phosphate"}),  # 54.0
-        ((10.0, "mg/dL"), (5.6, "mg/dL"), {"phosphate", "product"}),  # 56.0
-        ((2.50, "mmol/L"), (1.78, "mmol/L"), {"phosphate", "product"}),  # 10.02 x 5.51 = 55.2
-        ((2.50, "mmol/L"), (1.75, "mmol/L"), {"phosphate"}),  # 10.02 x 5.42 = 54.3
+        # On dialysis (and in CKD G4-G5): KDOQI's target, >= 55 mg2/dL2.
+        ([DIALYSIS], (10.0, "mg/dL"), (5.5, "mg/dL"), {"phosphate", "product"}),  # 55.0: at the limit
+        ([DIALYSIS], (10.0, "mg/dL"), (5.4, "mg/dL"), {"phosphate"}),  # 54.0
+        ([DIALYSIS], (10.0, "mg/dL"), (5.6, "mg/dL"), {"phosphate", "product"}),  # 56.0
+        ([DIALYSIS], (2.50, "mmol/L"), (1.78, "mmol/L"), {"phosphate", "product"}),  # 10.02 x 5.51 = 55.2
+        ([DIALYSIS], (2.50, "mmol/L"), (1.75, "mmol/L"), {"phosphate"}),  # 10.02 x 5.42 = 54.3
+        # Elsewhere (issue 13): above 70 mg2/dL2, the dermatology literature's level.
+        ([], (10.0, "mg/dL"), (5.6, "mg/dL"), {"phosphate"}),  # 56.0: no longer counts
+        ([], (10.0, "mg/dL"), (7.0, "mg/dL"), {"phosphate"}),  # 70.0: at, not above
+        ([], (10.0, "mg/dL"), (7.1, "mg/dL"), {"phosphate", "product"}),  # 71.0
+        ([], (2.50, "mmol/L"), (2.25, "mmol/L"), {"phosphate"}),  # 10.02 x 6.969 = 69.8
+        ([], (2.50, "mmol/L"), (2.27, "mmol/L"), {"phosphate", "product"}),  # 10.02 x 7.031 = 70.45
     ],
 )
 def test_calcium_phosphate_product(
-    calcium: tuple[float, str], phosphate: tuple[float, str], tags: set[str]
+    kidney: list[dict[str, Any]], calcium: tuple[float, str], phosphate: tuple[float, str], tags: set[str]
 ) -> None:
     ca_code = fd.CALCIUM_MASS if calcium[1] == "mg/dL" else fd.CALCIUM_MOLAR
     p_code = fd.PHOSPHATE_MASS if phosphate[1] == "mg/dL" else fd.PHOSPHATE_MOLAR
-    findings = evaluate(fd.lab(ca_code, *calcium), fd.lab(p_code, *phosphate))
+    findings = evaluate(*kidney, fd.lab(ca_code, *calcium), fd.lab(p_code, *phosphate))
     assert set(findings[0].tags) == tags
 
 
@@ -172,9 +190,9 @@ def test_contributors_are_listed_with_evidence() -> None:
         fd.lab(EGFR, 22, "mL/min/{1.73_m2}", oid="egfr"),
     )
     reasons = " ".join(findings[0].reasons)
-    assert "Parathyroid hormone is above 65 pg/mL" in reasons
+    assert "PTH is above 65 pg/mL" in reasons
     assert "eGFR below 30" in reasons
-    assert {e.source for e in findings[0].evidence} >= {
+    assert {e.reference for e in findings[0].evidence} >= {
         "Observation/ca",
         "Observation/pth",
         "Observation/egfr",

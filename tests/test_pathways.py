@@ -11,6 +11,7 @@ Finally the combination rules (``cards/combine.py``) on findings the real rules 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -131,7 +132,15 @@ def calciphylaxis_factors(*resources: Resource, gender: str = "male") -> int:
 
 def test_calciphylaxis_baseline_has_no_factor() -> None:
     assert evaluate(calciphylaxis, DIALYSIS, lab(ALBUMIN, 4.0, "g/dL")) == []
-    assert calciphylaxis_factors(gender="female") == 1
+
+
+def test_calciphylaxis_background_factors_alone_give_no_card() -> None:
+    """Issue 13: every woman on dialysis got a warning for her sex alone."""
+    diabetes = sd.condition("cx-dm", PID, sd.ICD10, "E11.9", "Type 2 diabetes mellitus without complications")
+    assert calciphylaxis_factors(gender="female") == 0
+    assert calciphylaxis_factors(diabetes, gender="female") == 0
+    warfarin = sd.medication_request("cx-warf", PID, "Warfarin Sodium 5 MG Oral Tablet", 30, rxnorm="855332")
+    assert calciphylaxis_factors(diabetes, warfarin, gender="female") == 3
 
 
 @pytest.mark.parametrize(
@@ -261,8 +270,10 @@ def test_calciphylaxis_counts_each_factor_once_with_its_evidence() -> None:
         sd.medication_request("cx-warf", PID, "Warfarin Sodium 5 MG Oral Tablet", 30, rxnorm="855332"),
         gender="female",
     )
-    assert [f.summary for f in findings] == ["Calciphylaxis risk: 6 risk factors on dialysis"]
-    sources = {e.source for e in findings[0].evidence}
+    assert [f.summary for f in findings] == [
+        "Calciphylaxis risk: 6 risk factors on dialysis; examine the skin"
+    ]
+    sources = {e.reference for e in findings[0].evidence}
     expected = {"Observation/cx-p", "Observation/cx-alb", "Observation/cx-bmi", "Condition/cx-dm"}
     assert expected | {f"Patient/{PID}", "MedicationRequest/cx-warf"} <= sources
     assert findings[0].indicator == "warning"
@@ -286,7 +297,9 @@ def test_calciphylaxis_only_in_kidney_failure(kidney: Resource, expected: str | 
     if expected is None:
         assert findings == []
     else:
-        assert [f.summary for f in findings] == [f"Calciphylaxis risk: 1 risk factor {expected}"]
+        assert [f.summary for f in findings] == [
+            f"Calciphylaxis risk: 1 risk factor {expected}; examine the skin"
+        ]
 
 
 @pytest.mark.parametrize(
@@ -314,25 +327,74 @@ def test_calciphylaxis_counts_an_oral_corticosteroid() -> None:
     assert calciphylaxis_factors(prednisone) == 1
 
 
-# --- tumoral pattern: high phosphate, eGFR >= 60, PTH <= 65, all three on record ---------------------------
+# --- tumoral pattern: confirmed high phosphate, eGFR >= 60, PTH 15-65, all on record -----------------------
+
+
+def confirmed(phosphate: Resource) -> list[Resource]:
+    """The phosphate and a repeat of the same value 30 days earlier (the pattern needs a confirmed repeat)."""
+    repeat = {**phosphate, "id": f"{phosphate['id']}-repeat"}
+    repeat["effectiveDateTime"] = (NOW - timedelta(days=30)).isoformat()
+    return [phosphate, repeat]
 
 
 def tumoral_fires(phosphate: Resource, egfr: Resource, pth: Resource) -> bool:
-    findings = evaluate(tumoral, phosphate, egfr, pth)
+    findings = evaluate(tumoral, *confirmed(phosphate), egfr, pth)
     assert len(findings) <= 1
     return bool(findings)
 
 
 HIGH_P = lab(P_MASS, 5.5, "mg/dL")
 GOOD_EGFR = lab(EGFR, 90.0, GFR_UNIT)
-LOW_PTH = lab(PTH_MASS, 30.0, "pg/mL")
+LOW_PTH = lab(PTH_MASS, 30.0, "pg/mL")  # normal: not high, not low
 
 
 def test_tumoral_pattern_needs_all_three_results() -> None:
     assert tumoral_fires(HIGH_P, GOOD_EGFR, LOW_PTH)
-    assert evaluate(tumoral, HIGH_P, GOOD_EGFR) == []
-    assert evaluate(tumoral, HIGH_P, LOW_PTH) == []
+    assert evaluate(tumoral, *confirmed(HIGH_P), GOOD_EGFR) == []
+    assert evaluate(tumoral, *confirmed(HIGH_P), LOW_PTH) == []
     assert evaluate(tumoral, GOOD_EGFR, LOW_PTH) == []
+
+
+def test_tumoral_pattern_needs_a_confirmed_repeat() -> None:
+    """Issue 13: a healthy adult with one phosphate of 4.7 got the tumoral card."""
+    assert evaluate(tumoral, lab(P_MASS, 4.7, "mg/dL"), GOOD_EGFR, LOW_PTH) == []
+    same_day = {**HIGH_P, "id": "same-day", "effectiveDateTime": HIGH_P["effectiveDateTime"]}
+    assert evaluate(tumoral, HIGH_P, same_day, GOOD_EGFR, LOW_PTH) == []
+    normal_before = lab(P_MASS, 3.5, "mg/dL", days_ago=30)
+    assert evaluate(tumoral, HIGH_P, normal_before, GOOD_EGFR, LOW_PTH) == []
+    assert tumoral_fires(lab(P_MASS, 4.7, "mg/dL"), GOOD_EGFR, LOW_PTH)
+
+
+def test_hypoparathyroidism_is_not_the_tumoral_pattern() -> None:
+    """Issue 13: PTH 6, Ca 7.4, P 5.6 was labelled tumoral calcinosis and FGF23 proposed."""
+    low_pth = lab(PTH_MASS, 6.0, "pg/mL")
+    assert (
+        evaluate(
+            tumoral, *confirmed(lab(P_MASS, 5.6, "mg/dL")), lab(CA_MASS, 7.4, "mg/dL"), GOOD_EGFR, low_pth
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"), [(-STEP, False), (0.0, True), (STEP, True)], ids=["below", "at", "above"]
+)
+def test_tumoral_pth_lower_limit_pg_ml(offset: float, expected: bool) -> None:
+    value = round(threshold(tumoral, "pthNotLow") + offset, 4)
+    assert tumoral_fires(HIGH_P, GOOD_EGFR, lab(PTH_MASS, value, "pg/mL")) is expected
+
+
+@pytest.mark.parametrize(
+    ("pmol_l", "expected"),
+    [
+        (1.58, False),  # 14.89 pg/mL
+        (1.59, False),  # 14.99 pg/mL
+        (1.592, True),  # 15.005 pg/mL: 15 pg/mL is 1.5915 pmol/L
+        (1.6, True),  # 15.08 pg/mL
+    ],
+)
+def test_tumoral_pth_lower_limit_in_pmol_l(pmol_l: float, expected: bool) -> None:
+    assert tumoral_fires(HIGH_P, GOOD_EGFR, lab(PTH_MOLAR, pmol_l, "pmol/L")) is expected
 
 
 @pytest.mark.parametrize(
@@ -379,8 +441,8 @@ def test_tumoral_pth_in_pmol_l(pmol_l: float, expected: bool) -> None:
 
 def test_tumoral_pattern_with_an_egfr_computed_from_creatinine() -> None:
     creatinine = lab(CREATININE, 0.9, "mg/dL")  # CKD-EPI 2021, man aged 66: about 93
-    assert evaluate(tumoral, HIGH_P, creatinine, LOW_PTH) != []
-    assert evaluate(tumoral, HIGH_P, lab(CREATININE, 2.0, "mg/dL"), LOW_PTH) == []  # about 36
+    assert evaluate(tumoral, *confirmed(HIGH_P), creatinine, LOW_PTH) != []
+    assert evaluate(tumoral, *confirmed(HIGH_P), lab(CREATININE, 2.0, "mg/dL"), LOW_PTH) == []  # about 36
 
 
 HYPERCALCEMIA_11 = [lab(CA_MASS, 11.0, "mg/dL"), lab(ALBUMIN, 4.0, "g/dL")]
@@ -438,9 +500,13 @@ def test_metastatic_contributors_at_threshold(
     expected = position == ("above" if above_is_contributor else "below")
     findings = evaluate(metastatic, *HYPERCALCEMIA_11, lab(code, value, unit))
     text = config(metastatic).text
+    shown = K.presenter.amount(t.analyte, t.cited_value, t.unit)
     reason = {
-        "pthAboveNormal": text["reasonPth"].format(limit=f"{t.value:.3g} {t.unit}"),
-        "vitaminDToxic": text["reasonVitaminD"].format(limit=f"{t.value:.3g} {t.unit}"),
+        "pthAboveNormal": text["reasonPth"].format(limit=shown),
+        # With hypercalcemia a toxic 25-OH vitamin D is named as vitamin D toxicity (issue 13).
+        "vitaminDToxic": text["reasonVitaminDToxicity"].format(
+            value=K.presenter.amount(t.analyte, value, t.unit), limit=shown
+        ),
         "egfrBelow30": text["reasonCkd"].format(what="eGFR below 30"),
     }[name]
     assert len(findings) == 1
@@ -467,7 +533,7 @@ def test_iatrogenic_window_for_administrations(days_ago: int, inside: bool) -> N
     assert bool(findings) is inside
     if inside:
         assert findings[0].indicator == "info"
-        assert [e.source for e in findings[0].evidence] == ["MedicationAdministration/ivca"]
+        assert [e.reference for e in findings[0].evidence] == ["MedicationAdministration/ivca"]
 
 
 @pytest.mark.parametrize(
@@ -515,7 +581,8 @@ def test_calciphylaxis_workup_window(days_ago: int, inside: bool) -> None:
         lab(ALBUMIN, 4.0, "g/dL", days_ago=days_ago),
         lab(PTH_MASS, 200.0, "pg/mL", days_ago=days_ago),
     ]
-    findings = evaluate(calciphylaxis, DIALYSIS, *labs, gender="female")
+    warfarin = sd.medication_request("cx-warf", PID, "Warfarin Sodium 5 MG Oral Tablet", 30, rxnorm="855332")
+    findings = evaluate(calciphylaxis, DIALYSIS, *labs, warfarin, gender="female")
     assert len(findings) == 1
     assert findings[0].workup == (() if inside else config(calciphylaxis).workup)
 
@@ -552,7 +619,8 @@ def test_known_calcinosis_suggests_exactly_the_missing_test(missing: int) -> Non
     ]
     findings = evaluate(known_calcinosis, CALCINOSIS, *labs)
     expected = config(known_calcinosis).workup[missing]
-    assert [f.workup for f in findings] == [(expected,)]
+    # the radiograph of the site comes with the card, never on its own (we cannot see imaging)
+    assert [f.workup for f in findings] == [(expected, "skin-imaging")]
     assert findings[0].summary == "Calcinosis cutis on record: 1 basic test missing in the last year"
 
 
@@ -616,21 +684,41 @@ def test_missing_data_needs_a_high_risk_setting() -> None:
 
 # --- combining findings -----------------------------------------------------------------------------------
 
-SSC = sd.condition("ssc", PID, sd.ICD10, "M34.1", "CR(E)ST syndrome")
+SSC = sd.condition("ssc", PID, sd.ICD10, "M34.1", "CR(E)ST syndrome")  # no date: not a new diagnosis
+NEW_SSC = sd.condition(
+    "ssc", PID, sd.ICD10, "M34.1", "CR(E)ST syndrome", onset=(NOW - timedelta(days=20)).date().isoformat()
+)
 HYPERCALCEMIA = [lab(CA_MASS, 11.5, "mg/dL"), lab(ALBUMIN, 4.0, "g/dL")]
 
 
 def test_dystrophic_is_dropped_when_metastatic_fires() -> None:
-    findings = all_findings(SSC, *HYPERCALCEMIA, lab(P_MASS, 3.5, "mg/dL"))
+    findings = all_findings(NEW_SSC, *HYPERCALCEMIA, lab(P_MASS, 3.5, "mg/dL"))
     assert set(rule_ids(findings)) == {"metastatic-calcification", "dystrophic-calcinosis-ctd"}
     assert rule_ids(combine(findings)) == ["metastatic-calcification"]
 
 
-def test_dystrophic_speaks_when_calcium_and_phosphate_are_normal() -> None:
-    findings = all_findings(
-        SSC, lab(CA_MASS, 9.4, "mg/dL"), lab(ALBUMIN, 4.0, "g/dL"), lab(P_MASS, 3.5, "mg/dL")
-    )
-    assert rule_ids(combine(findings)) == ["dystrophic-calcinosis-ctd"]
+NORMAL_LABS = [lab(CA_MASS, 9.4, "mg/dL"), lab(ALBUMIN, 4.0, "g/dL"), lab(P_MASS, 3.5, "mg/dL")]
+
+
+def test_dystrophic_speaks_for_a_new_diagnosis_when_calcium_and_phosphate_are_normal() -> None:
+    assert rule_ids(combine(all_findings(NEW_SSC, *NORMAL_LABS))) == ["dystrophic-calcinosis-ctd"]
+
+
+def test_dystrophic_is_silent_when_there_is_nothing_to_do() -> None:
+    """Issue 13: the surveillance card appeared on every chart open of every lupus or SSc patient."""
+    assert rule_ids(combine(all_findings(SSC, *NORMAL_LABS))) == []
+    old = sd.condition("ssc", PID, sd.ICD10, "M34.1", "CR(E)ST syndrome", onset="2015-03-01")
+    assert rule_ids(combine(all_findings(old, *NORMAL_LABS))) == []
+    due = [lab(CA_MASS, 9.4, "mg/dL", days_ago=400), lab(P_MASS, 3.5, "mg/dL", days_ago=400)]
+    [card] = combine(all_findings(old, *due))
+    assert (card.rule.id, card.workup) == ("dystrophic-calcinosis-ctd", ("calcium", "phosphate"))
+
+
+@pytest.mark.parametrize(("days_ago", "new"), [(89, True), (90, True), (91, False)])
+def test_dystrophic_new_diagnosis_window(days_ago: int, new: bool) -> None:
+    onset = (NOW - timedelta(days=days_ago)).date().isoformat()
+    ssc = sd.condition("ssc", PID, sd.ICD10, "M34.1", "CR(E)ST syndrome", onset=onset)
+    assert bool(evaluate(dystrophic, ssc, *NORMAL_LABS)) is new
 
 
 def test_dystrophic_is_dropped_when_known_calcinosis_workup_fires() -> None:
@@ -640,6 +728,7 @@ def test_dystrophic_is_dropped_when_known_calcinosis_workup_fires() -> None:
 
 TUMORAL_LABS = [
     lab(P_MASS, 5.8, "mg/dL"),
+    lab(P_MASS, 5.8, "mg/dL", days_ago=30),
     lab(CA_MASS, 9.0, "mg/dL"),
     lab(ALBUMIN, 4.0, "g/dL"),
     lab(EGFR, 95.0, GFR_UNIT),
@@ -654,7 +743,7 @@ def test_tumoral_replaces_a_phosphate_only_metastatic_finding() -> None:
 
 
 def test_tumoral_does_not_replace_a_metastatic_finding_with_hypercalcemia() -> None:
-    labs = [*TUMORAL_LABS[:1], lab(CA_MASS, 11.0, "mg/dL"), *TUMORAL_LABS[2:]]
+    labs = [*TUMORAL_LABS[:2], lab(CA_MASS, 11.0, "mg/dL"), *TUMORAL_LABS[3:]]
     assert rule_ids(combine(all_findings(*labs))) == [
         "metastatic-calcification",
         "tumoral-calcinosis-pattern",
@@ -664,7 +753,8 @@ def test_tumoral_does_not_replace_a_metastatic_finding_with_hypercalcemia() -> N
 def test_each_test_is_suggested_once_on_the_most_severe_card() -> None:
     # Woman on dialysis with moderate hypercalcemia and nothing else on record: metastatic (moderate, rank 2)
     # and calciphylaxis (rank 2) and missing data (rank 0) all want calcium/phosphate/albumin/PTH.
-    findings = all_findings(DIALYSIS, lab(CA_MASS, 12.5, "mg/dL", days_ago=100), gender="female")
+    warfarin = sd.medication_request("cx-warf", PID, "Warfarin Sodium 5 MG Oral Tablet", 30, rxnorm="855332")
+    findings = all_findings(DIALYSIS, lab(CA_MASS, 12.5, "mg/dL", days_ago=100), warfarin, gender="female")
     combined = combine(findings)
     keys = [key for f in combined for key in f.workup]
     assert len(keys) == len(set(keys))
@@ -709,8 +799,21 @@ def test_most_severe_card_comes_first() -> None:
         gender="female",
     )
     combined = combine(findings)
-    assert [f.indicator for f in combined] == ["critical", "warning", "info"]
-    assert rule_ids(combined) == ["metastatic-calcification", "calciphylaxis-risk", "iatrogenic-calcinosis"]
+    assert [f.indicator for f in combined] == ["critical", "info"]
+    assert rule_ids(combined) == ["metastatic-calcification", "iatrogenic-calcinosis"]
+    # The calcium drives the critical card; the calciphylaxis warning it also drives is folded into it.
+    assert "Also: Calciphylaxis risk: 2 risk factors on dialysis; examine the skin." in combined[0].reasons
+
+
+def test_one_phosphate_on_dialysis_draws_one_warning() -> None:
+    """Issue 13: one phosphate of 5.6 on dialysis drew two warning cards."""
+    findings = all_findings(
+        DIALYSIS, lab(CA_MASS, 10.2, "mg/dL"), lab(ALBUMIN, 4.0, "g/dL"), lab(P_MASS, 5.6, "mg/dL")
+    )  # Ca×P 57 >= 55 on dialysis: a metastatic warning; P 5.6 > 4.5: a calciphylaxis factor
+    assert sorted(f.indicator for f in findings) == ["warning", "warning"]
+    [card] = combine(findings)
+    assert card.rule.id == "calciphylaxis-risk"  # the more specific warning on dialysis hosts the other
+    assert "Also: P 5.6 mg/dL, Ca×P 57: metastatic calcification risk." in card.reasons
 
 
 def test_dystrophic_module_is_quiet_without_connective_tissue_disease() -> None:

@@ -144,8 +144,10 @@ def test_the_phosphate_card_at_each_bands_upper_limit_in_both_units(
 def test_a_teenagers_tumoral_pattern_is_seen_with_the_teenage_limit() -> None:
     """16 years, P 6.8 mg/dL, eGFR 110, PTH 20: was never judged (adult limits only, not under 18)."""
     when = f"{DAY.isoformat()}T08:00:00Z"
+    earlier = f"{(DAY - timedelta(days=30)).isoformat()}T08:00:00Z"
     labs = [
         fd.lab(fd.PHOSPHATE_MASS, 6.8, "mg/dL", effectiveDateTime=when),
+        fd.lab(fd.PHOSPHATE_MASS, 6.5, "mg/dL", effectiveDateTime=earlier),  # the confirming repeat
         fd.lab("33914-3", 110, "mL/min/{1.73_m2}", effectiveDateTime=when),
         fd.lab("2731-8", 20, "pg/mL", effectiveDateTime=when),
     ]

@@ -73,4 +73,6 @@ def test_cards_are_ordered_most_severe_first_and_cite_their_rule() -> None:
     cards = advise(dialysis, fd.lab(fd.CALCIUM_MASS, 14.6, "mg/dL"), fd.lab("1751-7", 4.0, "g/dL"))
     indicators = [c["indicator"] for c in cards]
     assert indicators == sorted(indicators, key=("info", "warning", "critical").index, reverse=True)
-    assert [c["source"]["topic"]["code"] for c in cards] == ["metastatic-calcification", "calciphylaxis-risk"]
+    # The calcium drives the critical card; calciphylaxis (female, high calcium) is folded into it.
+    assert [c["source"]["topic"]["code"] for c in cards] == ["metastatic-calcification"]
+    assert "Also: Calciphylaxis risk: 2 risk factors on dialysis" in cards[0]["detail"]
