@@ -79,7 +79,9 @@ def test_check_against_a_running_service_with_and_without_prefetch(loaded: FhirT
 def test_check_prints_cards_readably(loaded: FhirTestServer) -> None:
     result = run("check", "--fhir-server", loaded.base, "--token", loaded.token, "--patient", "demo-severe")
     assert result.returncode == 0, result.stderr
-    assert "1. [CRITICAL] Severe hypercalcemia (corrected Ca 14.8 mg/dL): same-day evaluation" in result.stdout
+    assert (
+        "1. [CRITICAL] Severe hypercalcemia (corrected Ca 14.8 mg/dL): same-day evaluation" in result.stdout
+    )
     assert "| Test | Result | Date | Note |" in result.stdout
     assert "Suggestions (draft orders):" in result.stdout
     assert "\033[" not in result.stdout  # NO_COLOR
