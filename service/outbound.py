@@ -38,7 +38,7 @@ _QUERY_SAFE = _PATH_SAFE + "?"
 _PERCENT = re.compile(r"%(..)?")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _REFUSED_IN_PATH = ("%2F", "%5C", "%25")
-_HOST = re.compile(r"[a-z0-9_.-]+|\[[0-9a-f:.]+\]")
+_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\]")  # labels, none empty; or an IP literal
 
 
 class UnsafeUrlError(ValueError):
@@ -122,7 +122,7 @@ def _authority(netloc: str) -> tuple[str, int | None]:
     if not host.isascii():
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
-        except idna.IDNAError as exc:
+        except UnicodeError as exc:  # idna.IDNAError and the codecs' errors
             raise UnsafeUrlError("URL host is not a valid internationalised domain name") from exc
     host = host.lower()
     if not _HOST.fullmatch(host):
@@ -132,8 +132,8 @@ def _authority(netloc: str) -> tuple[str, int | None]:
 
 def normalize_url(url: str) -> NormalUrl:
     """``url`` in normal form; raises ``UnsafeUrlError`` for any URL the module docstring refuses."""
-    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url) or "\\" in url:
-        raise UnsafeUrlError("URL has spaces, control characters or backslashes")
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in url) or "\\" in url:
+        raise UnsafeUrlError("URL has spaces, control characters, lone surrogates or backslashes")
     if "#" in url:
         raise UnsafeUrlError("URL has a fragment")
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.outbound import Allowlist, UnsafeUrlError, normalize_base, normalize_url, remove_dot_segments
 
@@ -205,3 +207,23 @@ def test_bad_allowlist_entries_are_refused(entry: str) -> None:
 )
 def test_same_base_guard_compares_segments(url: str, inside: bool) -> None:
     assert normalize_base("http://h:1/fhir/").contains(normalize_url(url)) is inside
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("htps:/.@?#%2eEfF5cC;[]\\ \tä\ud800ü|~AB0189")), max_size=40).map(
+        lambda tail: "http://h" + tail
+    )
+    | st.text(max_size=60)
+)
+def test_any_text_is_refused_or_normal(url: str) -> None:
+    """Whatever a request or a FHIR server sends, the normaliser refuses it or returns a stable normal form
+    that httpx sends unchanged; it never fails any other way."""
+    try:
+        normal = normalize_url(url)
+    except UnsafeUrlError:
+        return
+    text = str(normal)
+    assert str(normalize_url(text)) == text
+    assert str(httpx.URL(text)) == text
+    assert ".." not in normal.segments
