@@ -6,7 +6,7 @@ uses) one wake-up is up to 32 reads of 250 kB, so a fast server got several MB p
 process ahead of what the client had consumed, whatever its size cap (7 MB queued on one connection,
 measured), and a connection closed early kept its queue until the pool next pruned it. In
 ``tests/test_hostile_fhir.py::test_memory_after_20_hostile_calls`` the service's RSS went from 110 to
-195 MiB (1.77 x) with that backend, and from 111 to 137 MiB (1.24 x) with this one.
+195 MiB (1.77 x) with that backend, and from 111 to 137 to 139 MiB (1.24 to 1.25 x) with this one.
 
 ``asyncio.StreamReader`` pauses the transport inside ``data_received`` as soon as more than twice its
 ``limit`` is buffered, so at most ``2 * READ_LIMIT`` plus one socket read waits in the process per
