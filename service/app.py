@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-import httpx
 import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -34,6 +33,7 @@ from service.metrics import Metrics
 from service.observability import RequestObserver
 from service.openapi import HOOK_BODY, install_openapi
 from service.outbound import Allowlist
+from service.outbound_http import outbound_client
 from service.preview import install_preview
 from service.registry import Registry
 from service.replay import RedisReplayCache, ReplayCache
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One outbound client for the app's life: pooled connections, no redirects, no proxy from env.
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
+        async with outbound_client() as http:
             engine = create_engine(settings.database_url)
             # The jti replay cache: Redis when configured, else the database (see service.replay).
             replay: ReplayCache = (

@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 
-from service.fhir_client import FhirClient, FhirFetchError
+from service.fhir_client import FetchLimits, FhirClient, FhirFetchError
+from service.outbound import UnsafeUrlError, normalize_base
 from service.prefetch import render_template, token_values
 from service.sandbox import SandboxError, outcome_text
 from service.settings import Settings
@@ -28,6 +29,8 @@ BOLD, RESET = "\033[1m", "\033[0m"
 FETCH_TIMEOUT_S = 30.0
 MAX_PAGES = 50
 MAX_BYTES = 64 * 1024 * 1024
+PAGE_SIZE = 1000
+LIMITS = FetchLimits(FETCH_TIMEOUT_S, PAGE_SIZE, MAX_PAGES, MAX_BYTES, PAGE_SIZE * MAX_PAGES)
 USER = "Practitioner/calcinosis-cds-check"
 
 
@@ -51,11 +54,12 @@ async def _service(service_url: str | None) -> AsyncIterator[tuple[httpx.AsyncCl
 async def _prefetch(
     templates: dict[str, str], context: dict[str, str], fhir: str, token: str | None
 ) -> dict[str, Any]:
+    try:
+        base = normalize_base(fhir)
+    except UnsafeUrlError as exc:
+        raise SandboxError(f"the FHIR server URL cannot be used: {exc}") from exc
     async with httpx.AsyncClient(follow_redirects=False) as http:
-        client = FhirClient(
-            http, fhir, token, deadline=time.monotonic() + 120, per_call_timeout=FETCH_TIMEOUT_S,
-            page_size=1000, max_pages=MAX_PAGES, max_response_bytes=MAX_BYTES,
-        )  # fmt: skip
+        client = FhirClient(http, base, token, deadline=time.monotonic() + 120, limits=LIMITS)
         values: dict[str, Any] = {}
         for key, template in templates.items():
             try:

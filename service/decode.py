@@ -39,7 +39,7 @@ _REQUEST = msgspec.json.Decoder(FilteredRequest)
 _RESOURCE = msgspec.json.Decoder(ResourceOrBundle)
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], raw: bytes) -> Any:
+def _decode(decoder: msgspec.json.Decoder[Any], raw: bytes | memoryview) -> Any:
     try:
         try:
             return decoder.decode(raw)
@@ -61,6 +61,8 @@ def decode_request(raw: bytes) -> Any:
     return _decode(_REQUEST, raw)
 
 
-def decode_resource(raw: bytes) -> Any:
-    """A FHIR server's answer (resource or Bundle), elements we read only; raises MalformedJsonError."""
+def decode_resource(raw: bytes | memoryview) -> Any:
+    """A FHIR server's answer (resource or Bundle), elements we read only; raises MalformedJsonError.
+
+    A ``memoryview`` is decoded in place: the FHIR client reads into a memory map and makes no copy."""
     return _decode(_RESOURCE, raw)

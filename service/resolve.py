@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 
 from service.errors import ErrorCode, Problem, ServiceError
-from service.fhir_client import FhirClient, FhirFetchError
+from service.fhir_client import FetchLimits, FhirClient, FhirFetchError
 from service.metrics import Metrics
-from service.outbound import Allowlist
+from service.outbound import Allowlist, normalize_base
 from service.prefetch import PrefetchState, classify, render_template, token_values
 from service.settings import Settings
 from service.wire import HookRequest
@@ -82,7 +82,9 @@ async def _fetch_all(client: FhirClient, queries: Mapping[str, str], budget_s: f
         try:
             results[key] = await client.fetch(query)
         except FhirFetchError as err:
-            failures[key] = err
+            # Without its traceback: the traceback's frames hold the pages read so far, and a failure kept
+            # with them lives in a reference cycle until the collector's next full pass.
+            failures[key] = err.with_traceback(None)
             raise _KeyFailedError from err
 
     try:
@@ -98,6 +100,7 @@ async def _fetch_all(client: FhirClient, queries: Mapping[str, str], budget_s: f
             if key not in results and key not in failures:
                 failures[key] = FhirFetchError("budget-exhausted", f"not fetched within {budget_s:g} s")
     if failures:
+        results.clear()  # this frame stays reachable from the error's traceback: let the data go now
         raise FetchFailedError(failures)
     return results
 
@@ -130,7 +133,8 @@ async def resolve_prefetch(
         return values
     if not request.fhirServer:
         raise _unavailable({key: _not_fetchable(key in wrong_patient) for key in queries})
-    if not deps.allowlist.allows(request.fhirServer):
+    base = normalize_base(request.fhirServer)  # HookRequest checked it: this cannot raise
+    if not deps.allowlist.allows(base):
         raise ServiceError.single(
             PRECONDITION_FAILED,
             ErrorCode.FHIR_SERVER_NOT_ALLOWED,
@@ -140,16 +144,8 @@ async def resolve_prefetch(
         )
     settings = deps.settings
     token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
-    client = FhirClient(
-        deps.http,
-        request.fhirServer,
-        token,
-        deadline=time.monotonic() + settings.hook_budget_s,
-        per_call_timeout=settings.fhir_timeout_s,
-        page_size=settings.fhir_page_size,
-        max_pages=settings.fhir_max_pages,
-        max_response_bytes=settings.fhir_max_response_bytes,
-    )
+    deadline = time.monotonic() + settings.hook_budget_s
+    client = FhirClient(deps.http, base, token, deadline=deadline, limits=FetchLimits.from_settings(settings))
     started = time.perf_counter()
     try:
         fetched = await _fetch_all(client, queries, settings.hook_budget_s)

@@ -13,7 +13,7 @@ from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.key_policy import load_key_set
-from service.outbound import parse_allowlist_entry
+from service.outbound import normalize_base
 from service.trust import SANDBOX_ISSUER, IssuerTrust
 
 
@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     hook_budget_s: Annotated[float, Field(gt=0, le=60)] = 4.0
     fhir_page_size: Annotated[int, Field(ge=1, le=5000)] = 1000
     fhir_max_pages: Annotated[int, Field(ge=1, le=1000)] = 20
-    fhir_max_response_bytes: Annotated[int, Field(ge=1024)] = 64 * MEGABYTE
+    fhir_max_response_bytes: Annotated[int, Field(ge=1024)] = 8 * MEGABYTE
+    fhir_max_entries_per_key: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
     max_body_bytes: Annotated[int, Field(ge=1024)] = 32 * MEGABYTE
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
     auth_required: bool | None = Field(
@@ -91,8 +92,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_safe(self) -> Self:
-        for entry in self.fhir_server_allowlist:
-            parse_allowlist_entry(entry)
+        bases = [normalize_base(entry) for entry in self.fhir_server_allowlist]
         for issuer, trust in self.trusted_issuers.items():
             # Inline keys are the operator's own configuration: a refused one stops the start, naming it.
             refused = load_key_set(trust.jwks, self.environment is Environment.PRODUCTION)[1]
@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             if not self.fhir_server_allowlist:
                 raise ValueError("CDS_FHIR_SERVER_ALLOWLIST is required in production")
-            insecure = [e for e in self.fhir_server_allowlist if not e.startswith("https://")]
+            insecure = [str(base) for base in bases if base.scheme != "https"]
             if insecure:
                 raise ValueError(f"production allows only https FHIR servers, not {insecure}")
             if self.public_base_url is None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from service.outbound import normalize_base
 
 
 class WireModel(BaseModel):
@@ -47,6 +49,16 @@ class HookRequest(WireModel):
     fhirAuthorization: FhirAuthorization | None = None  # noqa: N815 - spec field name
     context: dict[str, Any]
     prefetch: dict[str, Any] | None = None
+
+    @field_validator("fhirServer")
+    @classmethod
+    def _usable_fhir_server(cls, value: str | None) -> str | None:
+        """A base URL ``service.outbound`` can judge: a query, fragment, userinfo or anything else
+        ``normalize_base`` refuses is a 400 naming ``fhirServer``. Kept as sent; the fetch uses its
+        normal form."""
+        if value:
+            normalize_base(value)
+        return value
 
     @model_validator(mode="after")
     def _authorization_needs_server(self) -> Self:
