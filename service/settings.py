@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     )
     suppression_days: Annotated[int, Field(ge=0, le=365)] = 30
     suppression_days_by_rule: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(default_factory=dict)
+    suppression_read_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.05
+    suppression_read_deadline_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    history_queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    history_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    history_drain_timeout_s: Annotated[float, Field(ge=0, le=300)] = 10.0
 
     @property
     def migrates_on_start(self) -> bool:

@@ -48,7 +48,7 @@ def rows(database_url: str, table: str, where: str = "") -> list[dict[str, Any]]
 
 
 def history_rows(database_url: str, table: str, count: int) -> list[dict[str, Any]]:
-    """Rows of a history table once ``count`` are there: the service writes history after responding."""
+    """Rows of a history table once ``count`` are there: the service queues history and answers."""
     deadline = time.monotonic() + 5
     found = rows(database_url, table)
     while len(found) < count and time.monotonic() < deadline:
@@ -75,8 +75,8 @@ def hook(
     labs: list[dict[str, Any]],
     pid: str = "p-canary-7",
 ) -> list[dict[str, Any]]:
-    """Call the hook; once cards come back, wait until their history is written (it is written after the
-    response, and the feedback on them is only meaningful once it is there - as with a real clinician)."""
+    """Call the hook; once cards come back, wait until their history is written (it is queued and written
+    after the response; tests that send feedback at once are in tests/test_history_queue.py)."""
     response = client.post(
         service.url + HOOK, json=fd.request_body(pid=pid, prefetch=fd.full_prefetch(pid, labs))
     )
