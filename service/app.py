@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             raise ServiceError.single(
                 404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}"
             )
-        raw = await read_body(request, settings.max_body_bytes)
+        raw = await read_body(request, settings.max_feedback_bytes)
         state = request.app.state
         return _json(
             await receive_feedback(state.store, service_id, raw, clock(), state.history_writer.pending)

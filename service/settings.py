@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     fhir_max_pages: Annotated[int, Field(ge=1, le=1000)] = 20
     fhir_max_response_bytes: Annotated[int, Field(ge=1024)] = 64 * MEGABYTE
     max_body_bytes: Annotated[int, Field(ge=1024)] = 32 * MEGABYTE
+    max_feedback_bytes: Annotated[int, Field(ge=1024)] = MEGABYTE
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
     auth_required: bool | None = Field(
         default=None,
