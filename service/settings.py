@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     fhir_max_response_bytes: Annotated[int, Field(ge=1024)] = 64 * MEGABYTE
     max_body_bytes: Annotated[int, Field(ge=1024)] = 32 * MEGABYTE
     max_feedback_bytes: Annotated[int, Field(ge=1024)] = MEGABYTE
+    header_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    max_header_bytes: Annotated[int, Field(ge=1024, le=MEGABYTE)] = 64 * 1024
+    keep_alive_timeout_s: Annotated[int, Field(ge=1, le=300)] = 5
+    limit_concurrency: Annotated[int, Field(ge=1)] = 256
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
     auth_required: bool | None = Field(
         default=None,

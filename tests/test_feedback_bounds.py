@@ -77,9 +77,8 @@ def test_a_30_mb_batch_is_refused_before_it_is_parsed(
     body = json.dumps({"feedback": batch}).encode()
     started = time.perf_counter()
     response = client.post(service.url + FEEDBACK, content=body, headers={"Content-Type": "application/json"})
-    print(
-        f"\n{len(body) / MEGABYTE:.1f} MB feedback: {response.status_code} in {time.perf_counter() - started:.2f} s"
-    )
+    elapsed = time.perf_counter() - started
+    print(f"\n{len(body) / MEGABYTE:.1f} MB feedback: {response.status_code} in {elapsed:.2f} s")
     assert response.status_code == 413
     assert response.json()["issue"][0]["details"]["coding"][0]["code"] == "request.body-too-large"
     assert rows(database_url, "feedback") == []
@@ -101,4 +100,4 @@ def test_a_batch_at_the_bounds_is_stored(
     assert stored["c-reason"]["override_reason_code"] == "x" * 128
     assert stored["c-reason"]["override_reason_system"] == "urn:" + "s" * 508
     assert stored["c-accepted"]["accepted_suggestions"] == 100
-    assert stored["c" * 64]["has_comment"] in {True, 1}
+    assert bool(stored["c" * 64]["has_comment"])  # SQLite answers 1
