@@ -24,6 +24,7 @@ from service import collector
 from service.auth import Verifier
 from service.body import read_body
 from service.errors import ErrorCode, ServiceError
+from service.exposure import docs_urls, install_metrics
 from service.feedback import receive_feedback
 from service.history import CardHistory
 from service.history_writer import HistoryWriter
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 await reader.dispose()
                 await engine.dispose()
 
-    app = FastAPI(title="calcinosis-cds", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="calcinosis-cds", version="0.1.0", lifespan=lifespan, **docs_urls(settings))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestObserver, metrics=metrics)
     app.add_middleware(
@@ -151,10 +152,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             await receive_feedback(state.store, service_id, raw, clock(), state.history_writer.pending)
         )
 
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
-        """Prometheus metrics: counts and latencies only."""
-        return Response(metrics.render(), media_type=metrics.content_type)
+    install_metrics(app, metrics, settings)
 
     @app.get("/healthz")
     async def healthz() -> Response:

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     patient_hash_key: SecretStr | None = Field(
         default=None, description="HMAC key for patient ids in the history."
     )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token for GET /metrics; without it, production does not serve it."
+    )
+    docs_enabled: bool | None = Field(
+        default=None, description="Serve /docs, /redoc, /openapi.json; default on in development only."
+    )
     suppression_days: Annotated[int, Field(ge=0, le=365)] = 30
     suppression_days_by_rule: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(default_factory=dict)
     suppression_read_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.05
@@ -95,6 +101,17 @@ class Settings(BaseSettings):
         return DEVELOPMENT_HASH_KEY
 
     @property
+    def serves_docs(self) -> bool:
+        if self.docs_enabled is None:
+            return self.environment is Environment.DEVELOPMENT
+        return self.docs_enabled
+
+    @property
+    def serves_open_metrics(self) -> bool:
+        """``/metrics`` without a token: development only."""
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
     def requires_auth(self) -> bool:
         return self.environment is Environment.PRODUCTION or bool(self.auth_required)
 
@@ -115,6 +132,10 @@ class Settings(BaseSettings):
             if self.patient_hash_key is None or len(self.patient_hash_key.get_secret_value()) < MIN_HASH_KEY:
                 raise ValueError(
                     f"CDS_PATIENT_HASH_KEY of at least {MIN_HASH_KEY} characters is required in production"
+                )
+            if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < MIN_HASH_KEY:
+                raise ValueError(
+                    f"CDS_METRICS_TOKEN must have at least {MIN_HASH_KEY} characters in production"
                 )
             if not self.trusted_issuers:
                 raise ValueError("CDS_TRUSTED_ISSUERS is required in production")
