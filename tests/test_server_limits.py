@@ -4,9 +4,7 @@ and calls beyond the concurrency limit get a 503."""
 
 from __future__ import annotations
 
-import select
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,64 +13,15 @@ import httpx
 
 from tests.load_tools import HOOK, critical_call, summary
 from tests.servers import ServiceProcess
+from tests.slow_clients import SLOW_HEAD, Trickler, closed_by_server
 
 SLOW_CONNECTIONS = 100
 HEADER_TIMEOUT_S = 2.0
-TRICKLE_EVERY_S = 0.2
-# A slow head: never finished, one byte per TRICKLE_EVERY_S.
-SLOW_HEAD = b"POST /cds-services/calcinosis-cutis-risk HTTP/1.1\r\nHost: cds\r\nX-Slow: " + b"a" * 10_000
 NORMAL_CALL_S = 3.0  # generous on a loaded machine; an unhindered call takes about 0.1 s
 
 
 def port_of(service: ServiceProcess) -> int:
     return int(service.url.rsplit(":", 1)[1])
-
-
-def closed_by_server(sock: socket.socket) -> bool:
-    """Whether the server closed ``sock`` (EOF or reset); answers at once."""
-    readable, _, _ = select.select([sock], [], [], 0)
-    if not readable:
-        return False
-    try:
-        return sock.recv(65536) == b"" or closed_by_server(sock)
-    except OSError:
-        return True
-
-
-class Trickler:
-    """Sends the slow head one byte at a time on every socket until the server closes it; records when."""
-
-    def __init__(self, port: int, count: int) -> None:
-        self.sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
-        self.opened = time.monotonic()
-        self.closed_after: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        position = 0
-        while not self._stop.is_set() and position < len(SLOW_HEAD):
-            for index, sock in enumerate(self.sockets):
-                if index in self.closed_after:
-                    continue
-                try:
-                    if closed_by_server(sock):
-                        raise ConnectionResetError
-                    sock.send(SLOW_HEAD[position : position + 1])
-                except OSError:
-                    self.closed_after[index] = time.monotonic() - self.opened
-            position += 1
-            self._stop.wait(TRICKLE_EVERY_S)
-
-    def __enter__(self) -> Trickler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        for sock in self.sockets:
-            sock.close()
 
 
 def timed_hook_call(service: ServiceProcess) -> float:
