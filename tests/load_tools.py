@@ -55,12 +55,14 @@ def metric(base_url: str, name: str, **labels: str) -> float:
     )
 
 
-def rows(database_url: str, table: str) -> list[dict[str, Any]]:
+def rows(database_url: str, table: str, where: str = "") -> list[dict[str, Any]]:
+    """Every row of ``table`` (or of a join written there), as dicts."""
+
     async def query() -> list[dict[str, Any]]:
         engine = create_engine(database_url)
         try:
             async with engine.connect() as connection:
-                result = await connection.execute(text(f"SELECT * FROM {table}"))  # noqa: S608 - test tables
+                result = await connection.execute(text(f"SELECT * FROM {table} {where}"))  # noqa: S608 - test-only
                 return [dict(r._mapping) for r in result]
         finally:
             await engine.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from service.settings import Settings
-from service.store.engine import create_engine
 from tests import fhir_data as fd
+from tests.load_tools import rows
 from tests.servers import RunningService
 from tests.shared_material import EXAMPLES, load
 
@@ -32,19 +30,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def rows(database_url: str, table: str, where: str = "") -> list[dict[str, Any]]:
-    async def query() -> list[dict[str, Any]]:
-        engine = create_engine(database_url)
-        try:
-            async with engine.connect() as connection:
-                result = await connection.execute(text(f"SELECT * FROM {table} {where}"))  # noqa: S608 - test-only
-                return [dict(r._mapping) for r in result]
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(query())
 
 
 def history_rows(database_url: str, table: str, count: int) -> list[dict[str, Any]]:
