@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from service.store.engine import create_engine
-from service.store.repository import CardRecord, Store
+from service.store.repository import CallRecord, CardRecord, Store
 from service.store.schema import upgrade
 from tests.servers import PostgresServer
 
@@ -32,10 +32,11 @@ async def measure(url: str, calls: int) -> list[float]:
         samples = []
         for i in range(calls):
             key = store.patient_key(f"patient-{i % 50}")
-            cards = [CardRecord(str(uuid.uuid4()), rule, "0.1.0", "warning", 2) for rule in RULES]
+            cards = tuple(CardRecord(str(uuid.uuid4()), rule, "0.1.0", "warning", 2) for rule in RULES)
             started = time.perf_counter()
             await store.recent_overrides(key, {rule: now - timedelta(days=30) for rule in RULES})
-            await store.record_call("calcinosis-cutis-risk", str(uuid.uuid4()), key, cards, [], now)
+            call = CallRecord("calcinosis-cutis-risk", str(uuid.uuid4()), key, cards, (), now)
+            await store.record_calls([call])
             samples.append((time.perf_counter() - started) * 1000)
         return samples
     finally:

@@ -17,15 +17,16 @@ import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
-from starlette.background import BackgroundTask
 
 from cards.catalog import calcinosis_service
 from service import collector
 from service.auth import Verifier
 from service.body import read_body
 from service.errors import ErrorCode, ServiceError
+from service.exposure import docs_urls, install_metrics
 from service.feedback import receive_feedback
 from service.history import CardHistory
+from service.history_writer import HistoryWriter
 from service.hook import HookDeps, call_hook
 from service.http_errors import install_error_handlers
 from service.jwks import KeySets
@@ -40,7 +41,7 @@ from service.replay import RedisReplayCache, ReplayCache
 from service.resolve import FetchDeps
 from service.security import SecurityHeaders, authenticate
 from service.settings import Environment, Settings
-from service.store.engine import create_engine
+from service.store.engine import create_engine, create_read_engine
 from service.store.replay_table import DatabaseReplayCache
 from service.store.repository import Store
 from service.store.schema import ensure_schema
@@ -88,21 +89,37 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             )
             app.state.replay = replay
             app.state.public_base_url = str(settings.public_base_url) if settings.public_base_url else None
+            reader = create_read_engine(settings.database_url, settings.suppression_read_timeout_s)
             try:
                 await ensure_schema(engine, settings.migrates_on_start)
-                store = Store(engine, settings.hash_key())
-                history = CardHistory(store, settings.suppression_window_days, metrics)
+                store = Store(engine, settings.hash_key(), reader)
+                writer = HistoryWriter(
+                    store, metrics, settings.history_queue_size, settings.history_batch_size
+                )
+                history = CardHistory(
+                    store,
+                    writer,
+                    metrics,
+                    settings.suppression_window_days,
+                    settings.suppression_read_deadline_s,
+                )
                 app.state.store = store
+                app.state.history_writer = writer
                 app.state.deps = HookDeps(
                     FetchDeps(settings, allowlist, http, metrics), knowledge, clock, history
                 )
                 collector.freeze_startup_objects()  # ~135k objects built above; see service.collector
-                yield
+                writer.start()
+                try:
+                    yield
+                finally:
+                    await writer.stop(settings.history_drain_timeout_s)  # after the last request
             finally:
                 await replay.close()
+                await reader.dispose()
                 await engine.dispose()
 
-    app = FastAPI(title="calcinosis-cds", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="calcinosis-cds", version="0.1.0", lifespan=lifespan, **docs_urls(settings))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestObserver, metrics=metrics)
     app.add_middleware(
@@ -128,10 +145,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}"
             )
         raw = await read_body(request, settings.max_body_bytes)
-        outcome = await call_hook(declaration, raw, request.app.state.deps)
-        response = _json(outcome.body)
-        response.background = BackgroundTask(outcome.record)  # history is written after the response
-        return response
+        return _json(await call_hook(declaration, raw, request.app.state.deps))
 
     @app.post("/cds-services/{service_id}/feedback", dependencies=[Depends(authenticate)])
     async def feedback(service_id: str, request: Request) -> Response:
@@ -140,13 +154,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             raise ServiceError.single(
                 404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}"
             )
-        raw = await read_body(request, settings.max_body_bytes)
-        return _json(await receive_feedback(request.app.state.store, service_id, raw, clock()))
+        raw = await read_body(request, settings.max_feedback_bytes)
+        state = request.app.state
+        return _json(
+            await receive_feedback(state.store, service_id, raw, clock(), state.history_writer.pending)
+        )
 
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
-        """Prometheus metrics: counts and latencies only."""
-        return Response(metrics.render(), media_type=metrics.content_type)
+    install_metrics(app, metrics, settings)
 
     @app.get("/healthz")
     async def healthz() -> Response:

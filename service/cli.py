@@ -27,6 +27,7 @@ from service.app import create_app
 from service.check import check, render
 from service.observability import configure_json_logging
 from service.sandbox import SandboxError, load_demo
+from service.server import server_config
 from service.settings import Settings
 from service.store.engine import create_engine
 from service.store.schema import SchemaBehindError, ensure_schema
@@ -86,11 +87,8 @@ async def _schema(settings: Settings, migrate: bool) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_json_logging(args.log_level)
     asyncio.run(_schema(settings, settings.migrates_on_start))
-    # server_header=False: no "server: uvicorn" banner; log_config=None: uvicorn logs through our handler.
-    app = create_app(settings)
-    uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, server_header=False, log_config=None
-    )
+    config = server_config(create_app(settings), settings, args.host, args.port, args.log_level)
+    uvicorn.Server(config).run()
     return 0
 
 

@@ -20,6 +20,8 @@ class ErrorCode(StrEnum):
     REPLAY_CACHE_UNAVAILABLE = "auth.replay-cache-unavailable"
     MALFORMED_JSON = "request.malformed-json"
     BODY_TOO_LARGE = "request.body-too-large"
+    HEADER_TOO_LARGE = "request.header-too-large"
+    HEADER_TIMEOUT = "request.header-timeout"
     INVALID_REQUEST = "request.invalid"
     HOOK_MISMATCH = "request.hook-mismatch"
     UNKNOWN_SERVICE = "service.unknown"
@@ -37,6 +39,8 @@ _ISSUE_TYPE = {
     ErrorCode.REPLAY_CACHE_UNAVAILABLE: "transient",
     ErrorCode.MALFORMED_JSON: "structure",
     ErrorCode.BODY_TOO_LARGE: "too-costly",
+    ErrorCode.HEADER_TOO_LARGE: "too-costly",
+    ErrorCode.HEADER_TIMEOUT: "timeout",
     ErrorCode.INVALID_REQUEST: "invalid",
     ErrorCode.HOOK_MISMATCH: "not-supported",
     ErrorCode.UNKNOWN_SERVICE: "not-found",

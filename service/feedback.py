@@ -4,12 +4,15 @@ Every item is validated before anything is stored; one bad item rejects the batc
 (``feedback.<index>.<field>``) and nothing of the batch is kept. A batch is stored in one transaction and
 the 200 is sent only after the commit (SQLite runs with ``synchronous=FULL``). Redelivered items are
 stored once; feedback on card uuids we never issued is accepted and flagged (the EHR may hold cards from
-before a database restore).
+before a database restore). A card issued a moment ago may still be in the history queue
+(``service.history_writer``): it is known all the same, and the report ties feedback to cards when it is
+made, not by the flag stored here.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Set
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +27,13 @@ log = logging.getLogger("calcinosis_cds.feedback")
 SERVICE_UNAVAILABLE = 503
 
 
-async def receive_feedback(store: Store, service_id: str, raw: bytes, now: datetime) -> dict[str, Any]:
+async def receive_feedback(
+    store: Store, service_id: str, raw: bytes, now: datetime, queued: Set[str]
+) -> dict[str, Any]:
+    """Validate and store one batch; ``queued``: card uuids sent but still on their way to the history."""
     batch = parse_model(Feedback, parse_json_object(raw))
     try:
-        result = await store.store_feedback(service_id, batch.feedback, now)
+        result = await store.store_feedback(service_id, batch.feedback, now, queued)
     except SQLAlchemyError as exc:
         log.error(
             "feedback not stored service=%s items=%d error=%s",

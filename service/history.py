@@ -4,22 +4,33 @@ A card is held back when a clinician overrode a card of the same rule for the sa
 (a coded reason or a comment), within the rule's window (``CDS_SUPPRESSION_DAYS``, per rule
 ``CDS_SUPPRESSION_DAYS_BY_RULE``; 0 turns it off) - unless the new card is more severe than the overridden
 one (higher rank: the evidence worsened). The suppression read is on the hook's path (one indexed query);
-the history write runs after the response has been sent, so its commit (fsync) does not delay the EHR. If
-the database cannot be read or written, the cards are sent anyway (over-alerting is safer than hiding
-advice) and the failure is logged and counted.
+the history write is not: it is queued for the writer task (``service.history_writer``).
+
+The read waits for a database lock at most ``CDS_SUPPRESSION_READ_TIMEOUT_S`` (enforced by the database:
+``service.store.engine.create_read_engine``) and is abandoned as a whole after
+``CDS_SUPPRESSION_READ_DEADLINE_S`` (a hung connection, a stalled disk, an exhausted pool). The deadline is
+far above the lock wait on purpose: under a burst of calls every step of the read also waits for the event
+loop, busy with the other calls (with 30 concurrent calls on a loaded 2-core machine, 55 of 60 reads took
+over 50 ms end to end and 4 over 0.5 s with no lock anywhere): a deadline that short would switch
+suppression off under load rather than protect the call from the database. Either way, or if the database
+fails, the cards are sent unfiltered (over-alerting is safer than hiding advice) and the failure is logged
+and counted (``cds_storage_failures_total{operation="read-timeout"|"read"}``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from cards.catalog import AdvisedCard
+from service.history_writer import HistoryWriter
 from service.metrics import Metrics
-from service.store.repository import CardRecord, Override, Store
+from service.store.engine import is_lock_timeout
+from service.store.repository import CallRecord, CardRecord, Override, Store
 
 log = logging.getLogger("calcinosis_cds.history")
 
@@ -35,10 +46,20 @@ def _record(advised: AdvisedCard) -> CardRecord:
 
 
 class CardHistory:
-    def __init__(self, store: Store, window_days: Callable[[str], int], metrics: Metrics) -> None:
+    def __init__(
+        self,
+        store: Store,
+        writer: HistoryWriter,
+        metrics: Metrics,
+        window_days: Callable[[str], int],
+        read_deadline_s: float,
+    ) -> None:
         self.store = store
-        self._window_days = window_days
+        self._writer = writer
         self._metrics = metrics
+        self._window_days = window_days
+        self._read_deadline_s = read_deadline_s
+        self._abandoned: set[asyncio.Task[dict[str, Override]]] = set()
 
     async def select(
         self,
@@ -47,19 +68,15 @@ class CardHistory:
         patient_id: str,
         advised: Sequence[AdvisedCard],
         now: datetime,
-    ) -> tuple[list[AdvisedCard], Callable[[], Awaitable[None]]]:
-        """The cards to send (in order), and the history write to run once the response is on its way."""
+    ) -> tuple[list[AdvisedCard], Callable[[], None]]:
+        """The cards to send (in order), and the call that queues their history (it never blocks)."""
         patient_key = self.store.patient_key(patient_id)
         windows = {
             a.rule_id: now - timedelta(days=days)
             for a in advised
             if (days := self._window_days(a.rule_id)) > 0
         }
-        try:
-            overrides = await self.store.recent_overrides(patient_key, windows)
-        except SQLAlchemyError as exc:
-            self._failed("read", exc)
-            overrides = {}
+        overrides = await self._recent_overrides(patient_key, windows)
         sent: list[AdvisedCard] = []
         held: list[tuple[CardRecord, Override]] = []
         for card in advised:
@@ -78,17 +95,38 @@ class CardHistory:
                 record.rule_id,
                 override.card_uuid,
             )
+        call = CallRecord(
+            service_id, hook_instance, patient_key, tuple(_record(c) for c in sent), tuple(held), now
+        )
+        return sent, lambda: self._writer.submit(call)
 
-        async def write() -> None:
-            try:
-                await self.store.record_call(
-                    service_id, hook_instance, patient_key, [_record(c) for c in sent], held, now
-                )
-            except SQLAlchemyError as exc:
-                self._failed("write", exc)
+    async def _recent_overrides(self, patient_key: str, windows: dict[str, datetime]) -> dict[str, Override]:
+        """The read; past the deadline it is cancelled and left to unwind on its own (a query stuck in a
+        driver may take seconds to notice), since the EHR is waiting."""
+        if not windows:
+            return {}
+        read = asyncio.ensure_future(self.store.recent_overrides(patient_key, windows))
+        try:
+            await asyncio.wait({read}, timeout=self._read_deadline_s)
+        finally:
+            if not read.done():
+                read.cancel()
+                self._abandoned.add(read)  # the loop keeps only weak references to tasks
+                read.add_done_callback(self._forget)
+        if not read.done():
+            self._failed("read-timeout", TimeoutError())
+            return {}
+        try:
+            return read.result()
+        except SQLAlchemyError as exc:
+            self._failed("read-timeout" if is_lock_timeout(exc) else "read", exc)
+            return {}
 
-        return sent, write
+    def _forget(self, read: asyncio.Task[dict[str, Override]]) -> None:
+        self._abandoned.discard(read)
+        if not read.cancelled():
+            read.exception()  # retrieved, so asyncio does not log it as never retrieved
 
-    def _failed(self, what: str, exc: SQLAlchemyError) -> None:
+    def _failed(self, what: str, exc: BaseException) -> None:
         self._metrics.storage_failures.labels(what).inc()
         log.error("card history %s failed error=%s; cards are sent unfiltered", what, type(exc).__name__)

@@ -10,7 +10,7 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
@@ -73,14 +73,6 @@ def parse_model(model: type[M], data: Any, prefix: str = "") -> M:
         raise ServiceError(BAD_REQUEST, problems) from exc
 
 
-@dataclass(frozen=True, slots=True)
-class HookOutcome:
-    """The response body, and the card-history write to run after the response is sent."""
-
-    body: dict[str, Any]
-    record: Callable[[], Awaitable[None]]
-
-
 def _parse_call(declaration: ServiceDeclaration, raw: bytes) -> tuple[HookRequest, PatientViewContext]:
     """The request and its patient-view context, checked; raises ``ServiceError`` 400."""
     request = parse_model(HookRequest, parse_json_object(raw, decode_request))
@@ -118,8 +110,8 @@ def _rule_failure_reporter(hook_instance: str, metrics: Metrics) -> RuleFailed:
     return failed
 
 
-async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> HookOutcome:
-    """The CDS Hooks response for one call of ``declaration``."""
+async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> dict[str, Any]:
+    """The CDS Hooks response for one call of ``declaration``; its card history is queued, not written."""
     started = time.perf_counter()
     request, context = _parse_call(declaration, raw)
     values = await resolve_prefetch(declaration.prefetch, request, deps.fetch)
@@ -134,6 +126,7 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
         declaration.id, request.hookInstance, context.patientId, advised, now
     )
     response = HookResponse.model_validate({"cards": [a.card for a in sent]}).to_wire()
+    record()
     log.info(
         "answered hookInstance=%s service=%s cards=%d suppressed=%d ignored=%s ms=%.1f",
         request.hookInstance,
@@ -143,4 +136,4 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
         snapshot.ignored_counts(),
         (time.perf_counter() - started) * 1000,
     )
-    return HookOutcome(response, record)
+    return response

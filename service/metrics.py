@@ -2,13 +2,13 @@
 
 Counts and latencies only - never an id or a value: requests per endpoint and status, cards per rule and
 indicator, suppressions per rule, rule failures per rule, FHIR fetch latency and failures by reason, token
-rejections by reason, card-history database failures, calls refused because the jti replay cache was
-unreachable.
+rejections by reason, card-history database failures, the card-history queue's depth and what it dropped,
+calls refused because the jti replay cache was unreachable.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -65,6 +65,12 @@ class Metrics:
             "Calls refused (503) because the jti replay cache was unreachable, by backend",
             ["backend"],
             registry=r,
+        )
+        self.history_queue = Gauge(
+            "cds_history_queue_depth", "Card-history records waiting to be written", registry=r
+        )
+        self.history_dropped = Counter(
+            "cds_history_dropped", "Card-history records not written, by reason", ["reason"], registry=r
         )
 
     def render(self) -> bytes:

@@ -2,7 +2,8 @@
 
 Every request gets an id (``X-Request-ID``: the caller's if it is a plain token, else a new uuid), carried
 in a context variable into every log line. Logs are JSON objects with time, level, logger, message and
-request id; the service logs ids, counts and reason codes only - never a patient detail or a token.
+request id; the service logs ids, counts and reason codes only - never a patient detail or a token, and
+the access log never a query string.
 """
 
 from __future__ import annotations
@@ -38,12 +39,33 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class DropQueryString(logging.Filter):
+    """Access-log lines keep the path and drop the query string: a client may put a token there (a JWT as
+    ``?access_token=``, RFC 6750 § 2.3) and logs must never hold one.
+
+    uvicorn logs each request as ``'%s - "%s %s HTTP/%s" %d'`` with (client, method, path and query,
+    version, status); every string argument that is a path loses what follows its ``?``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
+ACCESS_LOGGER = "uvicorn.access"
+
+
 def configure_json_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.getLogger(ACCESS_LOGGER).addFilter(DropQueryString())
 
 
 def _request_id(scope: Scope) -> str:

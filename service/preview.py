@@ -6,7 +6,7 @@
 - ``GET /preview/api/patients``: the demo patients (``service.demo``): id, title, description;
 - ``POST /preview/api/cards/{patient_id}``: builds the ``patient-view`` request an EHR would send for that
   demo patient (its full prefetch, dates relative to now) and answers it exactly as the hook does
-  (``service.hook.call_hook``, card history written after the response).
+  (``service.hook.call_hook``, card history queued for the writer task).
 
 The page's files are read once, here; nothing is fetched from elsewhere. Its responses carry their own
 security headers with a Content-Security-Policy that lets the page load its own script and style and call
@@ -20,7 +20,6 @@ from pathlib import Path
 import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from starlette.background import BackgroundTask
 
 from cards.catalog import calcinosis_service
 from service.demo import bundle, demo_patients, prefetch
@@ -104,9 +103,6 @@ def install_preview(app: FastAPI, settings: Settings) -> None:
         deps = request.app.state.deps
         values = prefetch(bundle(patient_id, deps.clock()))
         raw = orjson.dumps(patient_view_call(patient_id, user=PREVIEW_USER, prefetch=values))
-        outcome = await call_hook(declaration, raw, deps)
-        response = _response(orjson.dumps(outcome.body), "application/json")
-        response.background = BackgroundTask(outcome.record)  # history is written after the response
-        return response
+        return _response(orjson.dumps(await call_hook(declaration, raw, deps)), "application/json")
 
     app.include_router(router)

@@ -11,7 +11,9 @@ judged on its own):
 - cards suppressed because the rule was recently overridden for the patient (``suppressions``),
 - acceptance rate = accepted / (accepted + overridden), ``None`` while a rule has no feedback.
 
-Feedback that cannot be tied to a rule (``known_card`` false, or a card no longer in the card history) is
+Feedback is tied to its card when the report is made, by card uuid, not by the ``known_card`` flag stored
+at receipt: the card history is written from a queue (``service.history_writer``), so feedback sent right
+after a card may be stored before the card's row. Feedback whose card is not in the card history is
 counted apart, per feedback item, as "unknown card feedback": a rising count points at an EHR sending
 feedback for cards we never issued. ``since`` keeps rows from midnight UTC of that date on, each table by its
 own time column (``issued_at``, ``outcome_at`` of the latest feedback, ``suppressed_at``).
@@ -38,7 +40,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -158,7 +160,7 @@ def _latest_outcomes_query(since: datetime | None) -> Select[Any]:
             ),
         )
         .label("position"),
-    ).where(FeedbackEntry.known_card.is_(True))
+    )
     latest = ranked.subquery()
     query = (
         select(
@@ -183,12 +185,12 @@ async def _latest_outcomes(connection: AsyncConnection, since: datetime | None) 
 
 
 async def _unknown_card_feedback(connection: AsyncConnection, since: datetime | None) -> int:
-    """Feedback items no rule can be credited with: unknown on arrival or missing from the card history."""
+    """Feedback items no rule can be credited with: their card is not in the card history."""
     query = (
         select(func.count())
         .select_from(FeedbackEntry)
         .outerjoin(IssuedCard, IssuedCard.card_uuid == FeedbackEntry.card_uuid)
-        .where(or_(FeedbackEntry.known_card.is_(False), IssuedCard.id.is_(None)))
+        .where(IssuedCard.id.is_(None))
     )
     if since is not None:
         query = query.where(FeedbackEntry.outcome_at >= since)

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     fhir_max_response_bytes: Annotated[int, Field(ge=1024)] = 8 * MEGABYTE
     fhir_max_entries_per_key: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
     max_body_bytes: Annotated[int, Field(ge=1024)] = 32 * MEGABYTE
+    max_feedback_bytes: Annotated[int, Field(ge=1024)] = MEGABYTE
+    header_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    max_header_bytes: Annotated[int, Field(ge=1024, le=MEGABYTE)] = 64 * 1024
+    keep_alive_timeout_s: Annotated[int, Field(ge=1, le=300)] = 5
+    limit_concurrency: Annotated[int, Field(ge=1)] = 256
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
     auth_required: bool | None = Field(
         default=None,
@@ -68,8 +73,19 @@ class Settings(BaseSettings):
     patient_hash_key: SecretStr | None = Field(
         default=None, description="HMAC key for patient ids in the history."
     )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token for GET /metrics; without it, production does not serve it."
+    )
+    docs_enabled: bool | None = Field(
+        default=None, description="Serve /docs, /redoc, /openapi.json; default on in development only."
+    )
     suppression_days: Annotated[int, Field(ge=0, le=365)] = 30
     suppression_days_by_rule: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(default_factory=dict)
+    suppression_read_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.05
+    suppression_read_deadline_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    history_queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    history_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    history_drain_timeout_s: Annotated[float, Field(ge=0, le=300)] = 10.0
 
     @property
     def migrates_on_start(self) -> bool:
@@ -85,6 +101,17 @@ class Settings(BaseSettings):
         if self.patient_hash_key is not None:
             return self.patient_hash_key.get_secret_value().encode()
         return DEVELOPMENT_HASH_KEY
+
+    @property
+    def serves_docs(self) -> bool:
+        if self.docs_enabled is None:
+            return self.environment is Environment.DEVELOPMENT
+        return self.docs_enabled
+
+    @property
+    def serves_open_metrics(self) -> bool:
+        """``/metrics`` without a token: development only."""
+        return self.environment is Environment.DEVELOPMENT
 
     @property
     def requires_auth(self) -> bool:
@@ -111,6 +138,10 @@ class Settings(BaseSettings):
             if self.patient_hash_key is None or len(self.patient_hash_key.get_secret_value()) < MIN_HASH_KEY:
                 raise ValueError(
                     f"CDS_PATIENT_HASH_KEY of at least {MIN_HASH_KEY} characters is required in production"
+                )
+            if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < MIN_HASH_KEY:
+                raise ValueError(
+                    f"CDS_METRICS_TOKEN must have at least {MIN_HASH_KEY} characters in production"
                 )
             if not self.trusted_issuers:
                 raise ValueError("CDS_TRUSTED_ISSUERS is required in production")

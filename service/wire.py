@@ -190,21 +190,42 @@ class HookResponse(WireModel):
 
 
 # --- Feedback (§ Feedback) -----------------------------------------------------------------------------
+# Every string is bounded, since feedback is stored (``service.store.models.FeedbackEntry``) or at least held
+# in memory: a value over a bound is a 400 naming the field, and the batch is not stored. The card uuid and
+# the reason code fit their columns (64, 128 characters); the rest leave ample room for real values
+# (URIs, labels, a comment) and none for a megabyte.
+MAX_CARD_ID = 64
+MAX_CODE = 128
+MAX_URI = 512
+MAX_TEXT = 1024
+MAX_COMMENT = 4096
+MAX_SUGGESTIONS = 100
+MAX_BATCH = 1000
 
 
 class AcceptedSuggestion(WireModel):
-    id: str
+    id: str = Field(max_length=MAX_CODE)
+
+
+class ReasonCoding(WireModel):
+    """The coded override reason (a Coding, § Feedback); only ``system`` and ``code`` are stored."""
+
+    code: str = Field(max_length=MAX_CODE)
+    system: str | None = Field(default=None, max_length=MAX_URI)
+    display: str | None = Field(default=None, max_length=MAX_TEXT)
 
 
 class OverrideReason(WireModel):
-    reason: Coding | None = None
-    userComment: str | None = None  # noqa: N815 - spec field name
+    reason: ReasonCoding | None = None
+    userComment: str | None = Field(default=None, max_length=MAX_COMMENT)  # noqa: N815 - spec field name
 
 
 class FeedbackItem(WireModel):
-    card: str = Field(min_length=1, max_length=64)
+    card: str = Field(min_length=1, max_length=MAX_CARD_ID)
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None  # noqa: N815 - spec field name
+    acceptedSuggestions: list[AcceptedSuggestion] | None = Field(  # noqa: N815 - spec field name
+        default=None, max_length=MAX_SUGGESTIONS
+    )
     overrideReason: OverrideReason | None = None  # noqa: N815 - spec field name
     outcomeTimestamp: AwareDatetime  # noqa: N815 - spec field name
 
@@ -217,4 +238,4 @@ class FeedbackItem(WireModel):
 
 
 class Feedback(WireModel):
-    feedback: list[FeedbackItem] = Field(min_length=1, max_length=1000)
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=MAX_BATCH)

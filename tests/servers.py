@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -121,11 +121,17 @@ class ServiceProcess(ServerProcess):
     """``calcinosis-cds serve`` as a child process, as it runs in production (benchmarks, CLI tests)."""
 
     def __init__(
-        self, env: dict[str, str] | None = None, log_file: Path | None = None, log_level: str = "warning"
+        self,
+        env: dict[str, str] | None = None,
+        log_file: Path | None = None,
+        log_level: str = "warning",
+        launcher: Sequence[str] = (),
     ) -> None:
+        """``launcher``: a command the script runs under, e.g. ``("prlimit", "--nofile=128")``."""
         port = free_port()
         script = Path(sys.executable).parent / "calcinosis-cds"
-        command = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+        serve = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+        command = [*launcher, *serve]
         database = {"CDS_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp(prefix='cds-')}/cds.db"}
         super().__init__(command, port, {**os.environ, **database, **(env or {})}, log_file)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from service.settings import Settings
-from service.store.engine import create_engine
 from tests import fhir_data as fd
+from tests.load_tools import rows
 from tests.servers import RunningService
 from tests.shared_material import EXAMPLES, load
 
@@ -34,21 +32,8 @@ class Clock:
         return self.now
 
 
-def rows(database_url: str, table: str, where: str = "") -> list[dict[str, Any]]:
-    async def query() -> list[dict[str, Any]]:
-        engine = create_engine(database_url)
-        try:
-            async with engine.connect() as connection:
-                result = await connection.execute(text(f"SELECT * FROM {table} {where}"))  # noqa: S608 - test-only
-                return [dict(r._mapping) for r in result]
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(query())
-
-
 def history_rows(database_url: str, table: str, count: int) -> list[dict[str, Any]]:
-    """Rows of a history table once ``count`` are there: the service writes history after responding."""
+    """Rows of a history table once ``count`` are there: the service queues history and answers."""
     deadline = time.monotonic() + 5
     found = rows(database_url, table)
     while len(found) < count and time.monotonic() < deadline:
@@ -75,8 +60,8 @@ def hook(
     labs: list[dict[str, Any]],
     pid: str = "p-canary-7",
 ) -> list[dict[str, Any]]:
-    """Call the hook; once cards come back, wait until their history is written (it is written after the
-    response, and the feedback on them is only meaningful once it is there - as with a real clinician)."""
+    """Call the hook; once cards come back, wait until their history is written (it is queued and written
+    after the response; tests that send feedback at once are in tests/test_history_queue.py)."""
     response = client.post(
         service.url + HOOK, json=fd.request_body(pid=pid, prefetch=fd.full_prefetch(pid, labs))
     )

@@ -29,6 +29,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from cards.catalog import ServiceDeclaration, calcinosis_service
 from cards.render import PROVENANCE
 from service.history import CardHistory
+from service.history_writer import HistoryWriter
 from service.hook import HookDeps, call_hook
 from service.metrics import Metrics
 from service.outbound import Allowlist
@@ -121,8 +122,10 @@ def answer(raw: bytes) -> dict[str, Any]:
         try:
             await ensure_schema(engine, auto_migrate=True)
             metrics = Metrics()
+            store = Store(engine, settings.hash_key())
+            writer = HistoryWriter(store, metrics, settings.history_queue_size, settings.history_batch_size)
             history = CardHistory(
-                Store(engine, settings.hash_key()), settings.suppression_window_days, metrics
+                store, writer, metrics, settings.suppression_window_days, settings.suppression_read_deadline_s
             )
             async with httpx.AsyncClient(
                 transport=httpx.MockTransport(_refuse), follow_redirects=False
@@ -135,9 +138,11 @@ def answer(raw: bytes) -> dict[str, Any]:
                     lambda: NOW,
                     history,
                 )
-                outcome = await call_hook(declaration(), raw, deps)
-                await outcome.record()
-                return outcome.body
+                writer.start()
+                try:
+                    return await call_hook(declaration(), raw, deps)
+                finally:
+                    await writer.stop(settings.history_drain_timeout_s)
         finally:
             await engine.dispose()
 

@@ -85,3 +85,22 @@ def test_openapi_docs_are_served(service: RunningService, client: httpx.Client) 
     assert {"/cds-services", "/cds-services/{service_id}", "/cds-services/{service_id}/feedback"} <= set(
         schema["paths"]
     )
+
+
+def test_the_access_log_never_holds_a_query_string(tmp_path: Path) -> None:
+    """A JWT sent in a query string (``?access_token=``, RFC 6750 § 2.3) must not reach the access log."""
+    canary = "eyJhbGciOiJFUzM4NCJ9.eyJjYW5hcnkiOiJ0b2tlbiJ9.c2lnLWNhbmFyeS0wODE1"
+    log_file = tmp_path / "service.log"
+    with ServiceProcess(log_file=log_file, log_level="info") as service, httpx.Client(timeout=10) as client:
+        assert client.get(f"{service.url}/cds-services?access_token={canary}").status_code == 200
+        body = fd.request_body(prefetch=fd.full_prefetch("p1", []))
+        assert client.post(f"{service.url}{HOOK}?jwt={canary}", json=body).status_code == 200
+        assert client.post(f"{service.url}{HOOK}/feedback?token={canary}", content=b"{").status_code == 400
+        assert client.get(f"{service.url}/nope?access_token={canary}").status_code == 404
+    entries = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
+    access = [e["message"] for e in entries if e["logger"] == "uvicorn.access"]
+    assert any('"GET /cds-services HTTP/1.1" 200' in line for line in access), access
+    assert any(f'"POST {HOOK} HTTP/1.1" 200' in line for line in access), access
+    assert any('"GET /nope HTTP/1.1" 404' in line for line in access), access
+    assert canary not in log_file.read_text()
+    assert "access_token" not in log_file.read_text()

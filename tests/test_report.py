@@ -226,6 +226,18 @@ def test_unknown_card_feedback_is_counted_apart(database: str) -> None:
     assert document["totals"]["accepted"] == 2
 
 
+def test_feedback_stored_before_its_card_is_tied_to_the_card(tmp_path: Path) -> None:
+    """The card history is written from a queue: feedback flagged unknown at receipt counts for its card
+    once the card's row is there."""
+    rows: list[Base] = [
+        card("q1", METASTATIC, "0.2.0", at(3, 4)),
+        feedback("q1", "overridden", at(3, 4), reason="already-addressed", known=False),
+    ]
+    document = report_json(make_database(tmp_path / "queued.db", rows))
+    assert document["unknownCardFeedback"] == 0
+    assert rule(document, METASTATIC, "0.2.0")["overrideReasons"] == {"already-addressed": 1}
+
+
 def test_since_excludes_earlier_rows(database: str) -> None:
     since = report_json(database)
     everything = report_json(database, since=None)

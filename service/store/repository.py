@@ -1,15 +1,16 @@
 """Reads and writes of card history, suppressions and feedback.
 
-Card history is written once per hook call in one transaction; suppression needs one indexed read per
-call. Feedback batches are atomic (all or nothing) and idempotent: each item's dedupe key is a hash of
-its service, card, outcome, reason and timestamp, so a redelivered batch is stored once.
+Card history is written in batches of hook calls, one transaction per batch (``service.history_writer``
+drains its queue into :meth:`Store.record_calls`); suppression needs one indexed read per call. Feedback
+batches are atomic (all or nothing) and idempotent: each item's dedupe key is a hash of its service, card,
+outcome, reason and timestamp, so a redelivered batch is stored once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,6 +42,22 @@ class Override:
 
 
 @dataclass(frozen=True, slots=True)
+class CallRecord:
+    """The history of one hook call: the cards sent and the cards held back (with the override)."""
+
+    service_id: str
+    hook_instance: str
+    patient_key: str
+    issued: tuple[CardRecord, ...]
+    suppressed: tuple[tuple[CardRecord, Override], ...]
+    at: datetime
+
+    @property
+    def card_uuids(self) -> tuple[str, ...]:
+        return tuple(card.card_uuid for card in self.issued)
+
+
+@dataclass(frozen=True, slots=True)
 class FeedbackResult:
     stored: int
     duplicates: int
@@ -61,6 +78,14 @@ def _dedupe_key(service_id: str, item: FeedbackItem) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
+def _call_columns(call: CallRecord) -> dict[str, object]:
+    return {
+        "service_id": call.service_id,
+        "hook_instance": call.hook_instance,
+        "patient_key": call.patient_key,
+    }
+
+
 def _card_columns(card: CardRecord) -> dict[str, object]:
     return {
         "rule_id": card.rule_id,
@@ -70,8 +95,12 @@ def _card_columns(card: CardRecord) -> dict[str, object]:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, hash_key: bytes) -> None:
+    """``engine`` writes (and reads feedback and reports); ``reader``, when given, serves the suppression
+    read with its own bound on lock waits (``service.store.engine.create_read_engine``)."""
+
+    def __init__(self, engine: AsyncEngine, hash_key: bytes, reader: AsyncEngine | None = None) -> None:
         self.engine = engine
+        self._reader = reader or engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._key = hash_key
 
@@ -102,7 +131,7 @@ class Store:
                 in_window,
             )
         )
-        async with self.engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).all()
         found: dict[str, Override] = {}
         for rule_id, rank, card_uuid in rows:
@@ -110,37 +139,44 @@ class Store:
                 found[rule_id] = Override(rank, card_uuid)
         return found
 
-    async def record_call(
-        self,
-        service_id: str,
-        hook_instance: str,
-        patient_key: str,
-        issued: Sequence[CardRecord],
-        suppressed: Sequence[tuple[CardRecord, Override]],
-        now: datetime,
-    ) -> None:
-        """History of one hook call: the cards sent and the cards suppressed, in one transaction."""
-        if not issued and not suppressed:
+    async def record_calls(self, calls: Sequence[CallRecord]) -> None:
+        """The history of several hook calls (cards sent, cards suppressed) in one transaction."""
+        cards = [
+            {
+                **_call_columns(call),
+                **_card_columns(c),
+                "rank": c.rank,
+                "card_uuid": c.card_uuid,
+                "issued_at": call.at,
+            }
+            for call in calls
+            for c in call.issued
+        ]
+        held = [
+            {
+                **_call_columns(call),
+                **_card_columns(c),
+                "overridden_card_uuid": o.card_uuid,
+                "suppressed_at": call.at,
+            }
+            for call in calls
+            for c, o in call.suppressed
+        ]
+        if not cards and not held:
             return
-        common = {"service_id": service_id, "hook_instance": hook_instance, "patient_key": patient_key}
         async with self.engine.begin() as connection:
-            if issued:
-                cards = [
-                    {**common, **_card_columns(c), "rank": c.rank, "card_uuid": c.card_uuid, "issued_at": now}
-                    for c in issued
-                ]
+            if cards:
                 await connection.execute(insert(IssuedCard), cards)
-            if suppressed:
-                held = [
-                    {**common, **_card_columns(c), "overridden_card_uuid": o.card_uuid, "suppressed_at": now}
-                    for c, o in suppressed
-                ]
+            if held:
                 await connection.execute(insert(Suppression), held)
 
     async def store_feedback(
-        self, service_id: str, items: Sequence[FeedbackItem], now: datetime
+        self, service_id: str, items: Sequence[FeedbackItem], now: datetime, queued: Set[str] = frozenset()
     ) -> FeedbackResult:
-        """Store a validated batch atomically; duplicates (same dedupe key) are skipped, not errors."""
+        """Store a validated batch atomically; duplicates (same dedupe key) are skipped, not errors.
+
+        A card is known when it is in the card history or still ``queued`` for it (issued a moment ago).
+        """
         keys = [_dedupe_key(service_id, item) for item in items]
         async with self._sessions.begin() as session:
             known = set(
@@ -149,7 +185,7 @@ class Store:
                         select(IssuedCard.card_uuid).where(IssuedCard.card_uuid.in_({i.card for i in items}))
                     )
                 ).scalars()
-            )
+            ) | ({i.card for i in items} & queued)
             rows = [
                 self._row(service_id, item, key, item.card in known, now)
                 for item, key in zip(items, keys, strict=True)
