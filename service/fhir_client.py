@@ -96,9 +96,18 @@ class FhirClient:
         document = await self.get_json(query_url(str(self._base), relative, self._limits.page_size))
         if document.get("resourceType") != "Bundle":
             return document
+        return await self._all_pages(document, self._limits.page_size)
+
+    async def complete(self, first_page: dict[str, Any]) -> dict[str, Any]:
+        """A searchset the EHR sent one page of (as the CDS Hooks sandbox does), its ``next`` links followed
+        under the same guards; pages may be as large as the EHR's first one (it chose their size)."""
+        page_size = max(self._limits.page_size, len(first_page.get("entry") or []))
+        return await self._all_pages(first_page, page_size)
+
+    async def _all_pages(self, document: dict[str, Any], page_size: int) -> dict[str, Any]:
         entries: list[Any] = []
-        self._add_entries(entries, document)
-        next_url = _next_link(document)
+        self._add_entries(entries, document, page_size)
+        next_url = next_link(document)
         pages = 1
         while next_url:
             if pages >= self._limits.max_pages:
@@ -106,22 +115,22 @@ class FhirClient:
             page = await self.get_json(next_url)
             if page.get("resourceType") != "Bundle":
                 raise FhirFetchError("fhir-bad-response", "a paging link did not return a Bundle")
-            self._add_entries(entries, page)
-            next_url = _next_link(page)
+            self._add_entries(entries, page, page_size)
+            next_url = next_link(page)
             pages += 1
         merged = {k: v for k, v in document.items() if k not in {"entry", "link"}}
         if entries:
             merged["entry"] = entries
         return merged
 
-    def _add_entries(self, entries: list[Any], page: dict[str, Any]) -> None:
+    def _add_entries(self, entries: list[Any], page: dict[str, Any], page_size: int) -> None:
         found = page.get("entry") or []
         if not isinstance(found, list):
             raise FhirFetchError("fhir-bad-response", "Bundle.entry is not a list")
         limits = self._limits
-        if len(found) > limits.page_size:
+        if len(found) > page_size:
             raise FhirFetchError(
-                "fhir-too-many-entries", f"a page holds more than the {limits.page_size} entries asked for"
+                "fhir-too-many-entries", f"a page holds more than the {page_size} entries asked for"
             )
         if len(entries) + len(found) > limits.max_entries_per_key:
             raise FhirFetchError(
@@ -232,7 +241,8 @@ class _Body:
             return decode_resource(view)
 
 
-def _next_link(bundle: dict[str, Any]) -> str | None:
+def next_link(bundle: dict[str, Any]) -> str | None:
+    """The Bundle's ``next`` paging link (R4 Bundle.link relation ``next``), if any."""
     for link in bundle.get("link") or ():
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             return str(link["url"])

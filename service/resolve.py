@@ -2,7 +2,9 @@
 
 Implements the state machine of ``service.prefetch`` against the FHIR server: every key that is missing,
 that the EHR failed, or whose data is about another patient only (a Patient with another id, a searchset
-naming only other patients) is fetched concurrently, under one deadline (``CDS_HOOK_BUDGET_S``). If any of
+naming only other patients) is fetched, and a searchset the EHR sent only part of (a ``next`` link, or a
+``total`` above its entries) is completed by following its ``next`` links (else fetched again), all
+concurrently, under one deadline (``CDS_HOOK_BUDGET_S``). If any of
 them cannot be obtained the hook answers 412 (CDS Hooks 2.0 § HTTP Response: "unable to retrieve the
 necessary FHIR data"), naming each failed key and its reason, well within the budget.
 """
@@ -19,7 +21,7 @@ from typing import Any
 import httpx
 
 from service.errors import ErrorCode, Problem, ServiceError
-from service.fhir_client import FetchLimits, FhirClient, FhirFetchError
+from service.fhir_client import FetchLimits, FhirClient, FhirFetchError, next_link
 from service.metrics import Metrics
 from service.outbound import Allowlist, normalize_base
 from service.prefetch import PrefetchState, classify, render_template, token_values
@@ -28,7 +30,10 @@ from service.wire import HookRequest
 from terminology.subjects import patient_references
 
 log = logging.getLogger("calcinosis_cds.prefetch")
-WRONG_PATIENT = "wrong-patient"  # a prefetch state of ours: provided, but about another patient only
+# Prefetch states of ours, beyond the spec's four: provided, but about another patient only; provided, but
+# only the first page of a search.
+WRONG_PATIENT = "wrong-patient"
+INCOMPLETE = "incomplete"
 PRECONDITION_FAILED = 412
 
 
@@ -64,23 +69,42 @@ def _unavailable(failures: Mapping[str, FhirFetchError]) -> ServiceError:
     return ServiceError(PRECONDITION_FAILED, problems)
 
 
-def _not_fetchable(wrong_patient: bool) -> FhirFetchError:
+NOT_FETCHABLE = {
+    WRONG_PATIENT: ("prefetch-wrong-patient", "the prefetched data is about another patient"),
+    INCOMPLETE: ("prefetch-incomplete", "the prefetched searchset holds only part of its matches"),
+}
+
+
+def _not_fetchable(label: str) -> FhirFetchError:
     """Why a key that needs fetching cannot be, when the request names no FHIR server."""
-    if wrong_patient:
-        return FhirFetchError(
-            "prefetch-wrong-patient",
-            "the prefetched data is about another patient and there is no fhirServer",
-        )
-    return FhirFetchError("no-fhir-server", "not prefetched and the request has no fhirServer")
+    reason, why = NOT_FETCHABLE.get(label, ("no-fhir-server", "not prefetched"))
+    return FhirFetchError(reason, f"{why} and the request has no fhirServer")
 
 
-async def _fetch_all(client: FhirClient, queries: Mapping[str, str], budget_s: float) -> dict[str, Any]:
+def incomplete(value: Any) -> bool:
+    """A searchset that is only part of its result: a ``next`` link, or a ``total`` above its entries (the
+    CDS Hooks sandbox and HAPI page searches at 20 and send the first page). Judging half a record would
+    miss what is on the other pages (a CREST diagnosis on page 2)."""
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return False
+    entries = value.get("entry")
+    total = value.get("total")
+    count = len(entries) if isinstance(entries, list) else 0
+    beyond = isinstance(total, int) and not isinstance(total, bool) and total > count
+    return next_link(value) is not None or beyond
+
+
+# What to do for a key: run its rendered template, or complete the first page the EHR sent.
+Task = str | dict[str, Any]
+
+
+async def _fetch_all(client: FhirClient, queries: Mapping[str, Task], budget_s: float) -> dict[str, Any]:
     results: dict[str, Any] = {}
     failures: dict[str, FhirFetchError] = {}
 
-    async def fetch_one(key: str, query: str) -> None:
+    async def fetch_one(key: str, query: Task) -> None:
         try:
-            results[key] = await client.fetch(query)
+            results[key] = await (client.fetch(query) if isinstance(query, str) else client.complete(query))
         except FhirFetchError as err:
             # Without its traceback: the traceback's frames hold the pages read so far, and a failure kept
             # with them lives in a reference cycle until the collector's next full pass.
@@ -110,29 +134,33 @@ async def resolve_prefetch(
 ) -> dict[str, Any]:
     """Data for every declared key (``NO_DATA`` keys are left out); raises ``ServiceError`` 412."""
     values: dict[str, Any] = {}
-    queries: dict[str, str] = {}
+    queries: dict[str, Task] = {}
     tokens = token_values(request.context)
     states: dict[str, int] = {}
-    wrong_patient: set[str] = set()
+    labels: dict[str, str] = {}
     patient_id = str(request.context.get("patientId", ""))
     for key, template in prefetch_templates.items():
         state = classify(request.prefetch, key)
+        label = state.value
         if state is PrefetchState.PROVIDED:
             assert request.prefetch is not None  # noqa: S101 - classify() returns PROVIDED only then
             value = request.prefetch[key]
             if patient_references(patient_id, request.fhirServer, value).about_someone_else(value):
-                wrong_patient.add(key)  # never judge this chart on another patient's data: fetch it
+                label = WRONG_PATIENT  # never judge this chart on another patient's data: fetch it
+            elif incomplete(value):
+                label = INCOMPLETE  # never judge half a record: fetch the rest
+                queries[key] = value if next_link(value) else render_template(template, tokens)
             else:
                 values[key] = value
-        label = WRONG_PATIENT if key in wrong_patient else state.value
+        labels[key] = label
         states[label] = states.get(label, 0) + 1
-        if state not in (PrefetchState.PROVIDED, PrefetchState.NO_DATA) or key in wrong_patient:
+        if label in (PrefetchState.MISSING, PrefetchState.EHR_FAILED, WRONG_PATIENT):
             queries[key] = render_template(template, tokens)
     log.info("prefetch hookInstance=%s states=%s", request.hookInstance, states)
     if not queries:
         return values
     if not request.fhirServer:
-        raise _unavailable({key: _not_fetchable(key in wrong_patient) for key in queries})
+        raise _unavailable({key: _not_fetchable(labels[key]) for key in queries})
     base = normalize_base(request.fhirServer)  # HookRequest checked it: this cannot raise
     if not deps.allowlist.allows(base):
         raise ServiceError.single(

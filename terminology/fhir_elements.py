@@ -62,7 +62,9 @@ class BundleEntry(TypedDict, total=False):
 
 
 class ResourceOrBundle(ReadElements, total=False):
-    """A prefetch value or a FHIR server's answer: one resource, or a Bundle of them (with paging links)."""
+    """A prefetch value or a FHIR server's answer: one resource, or a Bundle of them (with paging links and
+    its ``total``: together they tell a partial searchset, ``service.resolve.incomplete``)."""
 
     link: Any
+    total: Any
     entry: list[BundleEntry]

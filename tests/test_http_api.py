@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cards.render import PROVENANCE
 from service.wire import HookResponse
 from tests import fhir_data as fd
 from tests.conftest import StartService
@@ -50,9 +51,10 @@ def test_hook_with_full_prefetch_returns_card(service: RunningService, client: h
     assert response.status_code == 200, response.text
     cards = HookResponse.model_validate(response.json()).cards
     assert [(c.indicator, c.summary) for c in cards] == [
-        ("critical", "Severe hypercalcemia (total Ca 14.43 mg/dL): metastatic calcification risk")
+        ("critical", "Severe hypercalcemia (total Ca 14.4 mg/dL): same-day evaluation")
     ]
-    assert "Observation/ca1" in (cards[0].detail or "")
+    evidence = response.json()["cards"][0]["extension"][PROVENANCE]["evidence"]
+    assert "Observation/ca1" in [row["reference"] for row in evidence]
 
 
 def test_hook_with_normal_labs_returns_no_cards(service: RunningService, client: httpx.Client) -> None:

@@ -17,6 +17,7 @@ import pytest
 from cards import catalog, tumoral
 from cards.config import RuleConfig
 from cards.finding import Finding
+from cards.render import PROVENANCE
 from terminology.snapshot import PatientSnapshot
 from tests import fhir_data as fd
 from tests.conftest import StartService
@@ -153,5 +154,6 @@ def test_a_prefetch_about_another_patient_is_fetched_from_the_fhir_server(
     body = fd.request_body(pid="2-1", prefetch=wrong, fhir_server=fhir.base, token=fhir.token)
     response = client.post(hook_url(service), json=body)
     assert [indicator for indicator, _ in summaries(response)] == ["critical"]
-    assert "Observation/ca-real" in response.json()["cards"][0]["detail"]
+    evidence = response.json()["cards"][0]["extension"][PROVENANCE]["evidence"]
+    assert "Observation/ca-real" in [row["reference"] for row in evidence]
     assert fhir.requests_since(before) == {"Patient": 1, "Observation": 1}

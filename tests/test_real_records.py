@@ -6,14 +6,16 @@ deceased patients: what a card used, what it did not, and why.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from cards.render import PROVENANCE
 from tests import fhir_data as fd
 from tests import scenario_data as sd
-from tests.servers import RunningService
+from tests.servers import FhirTestServer, RunningService
 from tests.test_http_api import hook_url
 
 ALBUMIN = "1751-7"
@@ -35,10 +37,12 @@ def test_an_albumin_in_g_per_l_written_as_g_per_dl_no_longer_hides_a_high_calciu
     labs = [fd.lab(fd.CALCIUM_MASS, 12.8, "mg/dL", oid="ca"), fd.lab(ALBUMIN, 28, "g/dL", oid="alb")]
     [card] = cards(client, service, labs)
     assert card["summary"].startswith("Moderate hypercalcemia (total Ca 12.8 mg/dL)")
-    assert (
+    line = (
         "Observation/alb: 28 g/dL is outside the plausible 0.5 to 7 g/dL; 28 g/L would be plausible: "
         "the unit may be wrong (not rescaled) (value-implausible)"
-    ) in card["detail"]
+    )
+    assert line in card["extension"][PROVENANCE]["notUsed"]  # whole, for a reviewer
+    assert "Observation/alb: 28 g/dL is outside the plausible 0.5 to 7 g/dL" in card["detail"]
 
 
 def test_a_negative_albumin_no_longer_makes_a_critical_corrected_calcium(
@@ -91,3 +95,60 @@ def test_a_deceased_patient_gets_no_risk_cards(
     prefetch["patient"] |= deceased
     response = client.post(hook_url(service), json=fd.request_body(prefetch=prefetch))
     assert len(response.json()["cards"]) == cards_expected
+
+
+def _conditions(fhir: FhirTestServer, pid: str, others: int) -> None:
+    """``others`` unrelated diagnoses, then a CREST diagnosed 20 days ago: it sorts onto a later page."""
+    hypertension = [
+        sd.condition(f"htn-{i}", pid, sd.ICD10, "I10", "Essential (primary) hypertension")
+        for i in range(others)
+    ]
+    onset = (datetime.now(UTC) - timedelta(days=20)).date().isoformat()
+    crest = sd.condition("crest", pid, sd.ICD10, "M34.1", "CR(E)ST syndrome", onset=onset)
+    fhir.load([fd.patient(pid), *hypertension, crest])
+
+
+def _first_page(fhir: FhirTestServer, query: str) -> dict[str, Any]:
+    """A search as the CDS Hooks sandbox sends it: the server's first page (20), total and next link."""
+    page: dict[str, Any] = fhir.admin.get(f"/fhir/{query}").json()
+    return page
+
+
+def test_a_searchset_sent_as_its_first_page_is_completed_from_the_fhir_server(
+    fhir: FhirTestServer, service: RunningService, client: httpx.Client
+) -> None:
+    """The sandbox sent 20 of 26 conditions; CREST was on page 2 and no card came."""
+    _conditions(fhir, "p1", 25)
+    page = _first_page(fhir, "Condition?patient=p1")
+    assert (len(page["entry"]), page["total"]) == (20, 26)
+    assert all(e["resource"]["id"] != "crest" for e in page["entry"])
+    prefetch = {**fd.full_prefetch("p1", [fd.lab(fd.CALCIUM_MASS, 9.4, "mg/dL")]), "conditions": page}
+    body = fd.request_body(prefetch=prefetch, fhir_server=fhir.base, token=fhir.token)
+    before = fhir.stats()
+    response = client.post(hook_url(service), json=body)
+    assert [c["source"]["topic"]["code"] for c in response.json()["cards"]] == ["dystrophic-calcinosis-ctd"]
+    assert fhir.requests_since(before) == {"Condition": 1}  # the next link, nothing else
+
+
+def test_a_searchset_with_a_total_above_its_entries_and_no_link_is_fetched_again(
+    fhir: FhirTestServer, service: RunningService, client: httpx.Client
+) -> None:
+    _conditions(fhir, "p1", 25)
+    page = _first_page(fhir, "Condition?patient=p1")
+    page.pop("link")
+    prefetch = {**fd.full_prefetch("p1", []), "conditions": page}
+    body = fd.request_body(prefetch=prefetch, fhir_server=fhir.base, token=fhir.token)
+    response = client.post(hook_url(service), json=body)
+    assert "dystrophic-calcinosis-ctd" in [c["source"]["topic"]["code"] for c in response.json()["cards"]]
+
+
+def test_a_partial_searchset_without_a_fhir_server_is_a_412_for_that_key(
+    fhir: FhirTestServer, service: RunningService, client: httpx.Client
+) -> None:
+    _conditions(fhir, "p1", 25)
+    prefetch = {**fd.full_prefetch("p1", []), "conditions": _first_page(fhir, "Condition?patient=p1")}
+    response = client.post(hook_url(service), json=fd.request_body(prefetch=prefetch))
+    assert response.status_code == 412
+    [issue] = response.json()["issue"]
+    assert issue["expression"] == ["prefetch.conditions"]
+    assert "prefetch-incomplete" in issue["details"]["text"]
