@@ -32,7 +32,9 @@ async def measure(url: str, calls: int) -> list[float]:
         samples = []
         for i in range(calls):
             key = store.patient_key(f"patient-{i % 50}")
-            cards = tuple(CardRecord(str(uuid.uuid4()), rule, "0.1.0", "warning", 2) for rule in RULES)
+            cards = tuple(
+                CardRecord(str(uuid.uuid4()), rule, "0.1.0", "warning", 2, "0" * 64) for rule in RULES
+            )
             started = time.perf_counter()
             await store.recent_overrides(key, {rule: now - timedelta(days=30) for rule in RULES})
             call = CallRecord("calcinosis-cutis-risk", str(uuid.uuid4()), key, cards, (), now)

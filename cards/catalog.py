@@ -40,6 +40,8 @@ class AdvisedCard:
     rule_id: str
     rule_version: str
     rank: int
+    # The references the card rests on (with their dates): a suppression ends when they change.
+    evidence: tuple[str, ...] = ()
 
 
 # Told which rule failed and how, so the caller can log and count it: cards/ does no I/O itself.
@@ -62,6 +64,12 @@ PATHWAYS: tuple[tuple[Callable[[], RuleConfig], Evaluate], ...] = tuple(
         missing_data,
     )
 )
+
+
+def evidence_of(finding: Finding) -> tuple[str, ...]:
+    """What a finding rests on, for suppression: each row's resources and date (a newer result is a new
+    resource; a new diagnosis or medication a new row)."""
+    return tuple(sorted({f"{row.reference}@{row.date}" for row in finding.evidence if row.reference}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +117,8 @@ def calcinosis_service(knowledge: Knowledge) -> ServiceDeclaration:
             findings, snapshot.patient_id, knowledge.orders, knowledge.presenter, topic_system, new_id
         )
         return [
-            AdvisedCard(c, f.rule.id, f.rule.version, f.rank) for c, f in zip(cards, findings, strict=True)
+            AdvisedCard(c, f.rule.id, f.rule.version, f.rank, evidence_of(f))
+            for c, f in zip(cards, findings, strict=True)
         ]
 
     lab_value_sets = [analyte.value_set for analyte in knowledge.analytes.values()]

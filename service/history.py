@@ -3,8 +3,11 @@
 A card is held back when a clinician overrode a card of the same rule for the same patient, with a reason
 (a coded reason or a comment), within the rule's window (``CDS_SUPPRESSION_DAYS``, per rule
 ``CDS_SUPPRESSION_DAYS_BY_RULE``; 0 turns it off) - unless the new card is more severe than the overridden
-one (higher rank: the evidence worsened). The suppression read is on the hook's path (one indexed query);
-the history write is not: it is queued for the writer task (``service.history_writer``).
+one (higher rank: the evidence worsened), or rests on other evidence (a newer result for its analytes, a new
+diagnosis or medication: the references behind the card, compared as a keyed hash), or is critical: a
+critical card is never held back (one override hid a Ca 14.8 card from every clinician for 30 days).
+The suppression read is on the hook's path (one indexed query); the history write is not: it is queued
+for the writer task (``service.history_writer``).
 
 The read waits for a database lock at most ``CDS_SUPPRESSION_READ_TIMEOUT_S`` (enforced by the database:
 ``service.store.engine.create_read_engine``) and is abandoned as a whole after
@@ -35,14 +38,24 @@ from service.store.repository import CallRecord, CardRecord, Override, Store
 log = logging.getLogger("calcinosis_cds.history")
 
 
-def _record(advised: AdvisedCard) -> CardRecord:
+def _record(advised: AdvisedCard, evidence_key: str) -> CardRecord:
     return CardRecord(
         card_uuid=str(advised.card["uuid"]),
         rule_id=advised.rule_id,
         rule_version=advised.rule_version,
         indicator=str(advised.card["indicator"]),
         rank=advised.rank,
+        evidence_key=evidence_key,
     )
+
+
+def holding_override(card: AdvisedCard, evidence_key: str, overrides: Sequence[Override]) -> Override | None:
+    """The override that still holds ``card`` back, if any: one of a card at least as severe, resting on
+    the same evidence. A critical card is never held back; a newer result, a new diagnosis or medication
+    (other evidence) or a worse grade (higher rank) ends the suppression."""
+    if card.card["indicator"] == "critical":
+        return None
+    return next((o for o in overrides if card.rank <= o.rank and o.evidence_key == evidence_key), None)
 
 
 class CardHistory:
@@ -59,7 +72,7 @@ class CardHistory:
         self._metrics = metrics
         self._window_days = window_days
         self._read_deadline_s = read_deadline_s
-        self._abandoned: set[asyncio.Task[dict[str, Override]]] = set()
+        self._abandoned: set[asyncio.Task[dict[str, list[Override]]]] = set()
 
     async def select(
         self,
@@ -74,15 +87,16 @@ class CardHistory:
         windows = {
             a.rule_id: now - timedelta(days=days)
             for a in advised
-            if (days := self._window_days(a.rule_id)) > 0
+            if a.card["indicator"] != "critical" and (days := self._window_days(a.rule_id)) > 0
         }
         overrides = await self._recent_overrides(patient_key, windows)
+        keys = {id(card): self.store.evidence_key(card.evidence) for card in advised}
         sent: list[AdvisedCard] = []
         held: list[tuple[CardRecord, Override]] = []
         for card in advised:
-            override = overrides.get(card.rule_id)
-            if override is not None and card.rank <= override.rank:
-                held.append((_record(card), override))
+            override = holding_override(card, keys[id(card)], overrides.get(card.rule_id, ()))
+            if override is not None:
+                held.append((_record(card, keys[id(card)]), override))
             else:
                 sent.append(card)
         for card in sent:
@@ -95,12 +109,13 @@ class CardHistory:
                 record.rule_id,
                 override.card_uuid,
             )
-        call = CallRecord(
-            service_id, hook_instance, patient_key, tuple(_record(c) for c in sent), tuple(held), now
-        )
+        issued = tuple(_record(c, keys[id(c)]) for c in sent)
+        call = CallRecord(service_id, hook_instance, patient_key, issued, tuple(held), now)
         return sent, lambda: self._writer.submit(call)
 
-    async def _recent_overrides(self, patient_key: str, windows: dict[str, datetime]) -> dict[str, Override]:
+    async def _recent_overrides(
+        self, patient_key: str, windows: dict[str, datetime]
+    ) -> dict[str, list[Override]]:
         """The read; past the deadline it is cancelled and left to unwind on its own (a query stuck in a
         driver may take seconds to notice), since the EHR is waiting."""
         if not windows:
@@ -122,7 +137,7 @@ class CardHistory:
             self._failed("read-timeout" if is_lock_timeout(exc) else "read", exc)
             return {}
 
-    def _forget(self, read: asyncio.Task[dict[str, Override]]) -> None:
+    def _forget(self, read: asyncio.Task[dict[str, list[Override]]]) -> None:
         self._abandoned.discard(read)
         if not read.cancelled():
             read.exception()  # retrieved, so asyncio does not log it as never retrieved

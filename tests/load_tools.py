@@ -21,10 +21,20 @@ FEEDBACK = HOOK + "/feedback"
 ALBUMIN = "1751-7"
 
 
-def critical_call(pid: str) -> dict[str, Any]:
-    """A patient-view call whose prefetch holds a calcium of 14.5 mg/dL: one critical card."""
-    labs = [fd.lab(fd.CALCIUM_MASS, 14.5, "mg/dL", pid=pid), fd.lab(ALBUMIN, 4.0, "g/dL", pid=pid)]
+def calcium_call(pid: str, value: float) -> dict[str, Any]:
+    """A patient-view call whose prefetch holds one calcium (with a normal albumin the same day)."""
+    labs = [fd.lab(fd.CALCIUM_MASS, value, "mg/dL", pid=pid), fd.lab(ALBUMIN, 4.0, "g/dL", pid=pid)]
     return fd.request_body(pid=pid, prefetch=fd.full_prefetch(pid, labs))
+
+
+def critical_call(pid: str) -> dict[str, Any]:
+    """A calcium of 14.5 mg/dL: one critical card (never held back, so no suppression read is made)."""
+    return calcium_call(pid, 14.5)
+
+
+def warning_call(pid: str) -> dict[str, Any]:
+    """A calcium of 12.5 mg/dL: one warning card, which a suppression could hold back (so it is read)."""
+    return calcium_call(pid, 12.5)
 
 
 def timed_post(url: str, body: dict[str, Any]) -> tuple[float, httpx.Response]:

@@ -87,8 +87,12 @@ def overridden(card_uuid: str, when: datetime, *, reason: bool = True) -> dict[s
     return item
 
 
-def high_calcium(value: float, pid: str = "p-canary-7") -> list[dict[str, Any]]:
-    return [fd.lab(fd.CALCIUM_MASS, value, "mg/dL", pid=pid), fd.lab(ALBUMIN, 4.0, "g/dL", pid=pid)]
+def high_calcium(value: float, pid: str = "p-canary-7", drawn: str = "a") -> list[dict[str, Any]]:
+    """The same chart on every call (stable resource ids), unless ``drawn`` names another draw."""
+    return [
+        fd.lab(fd.CALCIUM_MASS, value, "mg/dL", pid=pid, oid=f"ca-{drawn}-{value}"),
+        fd.lab(ALBUMIN, 4.0, "g/dL", pid=pid, oid=f"alb-{drawn}"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -234,6 +238,33 @@ def test_worse_evidence_breaks_through_a_suppression(
     assert hook(client, service, database_url, high_calcium(11.0)) == []
     severe = hook(client, service, database_url, high_calcium(14.5))
     assert [c["indicator"] for c in severe] == ["critical"]
+
+
+def test_a_critical_card_is_never_suppressed(
+    service: RunningService, client: httpx.Client, clock: Clock, database_url: str
+) -> None:
+    """Issue 13: one "not clinically relevant" override hid a Ca 14.8 critical card for 30 days."""
+    critical = hook(client, service, database_url, high_calcium(14.8))[0]
+    assert critical["indicator"] == "critical"
+    client.post(
+        service.url + FEEDBACK, json={"feedback": [overridden(critical["uuid"], clock.now)]}
+    ).raise_for_status()
+    clock.now += timedelta(days=1)
+    assert [c["indicator"] for c in hook(client, service, database_url, high_calcium(14.8))] == ["critical"]
+
+
+def test_new_evidence_ends_a_suppression(
+    service: RunningService, client: httpx.Client, clock: Clock, database_url: str
+) -> None:
+    """The same grade from a newer result (another draw) is new evidence: the card is shown again."""
+    card = hook(client, service, database_url, high_calcium(12.4))[0]
+    client.post(
+        service.url + FEEDBACK, json={"feedback": [overridden(card["uuid"], clock.now)]}
+    ).raise_for_status()
+    clock.now += timedelta(days=1)
+    assert hook(client, service, database_url, high_calcium(12.4)) == []  # the same evidence: held back
+    newer = hook(client, service, database_url, high_calcium(12.4, drawn="b"))
+    assert [c["summary"] for c in newer] == [card["summary"]]
 
 
 def test_override_without_reason_does_not_suppress(

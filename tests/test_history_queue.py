@@ -23,6 +23,7 @@ from tests.load_tools import (
     summary,
     timed_post,
     wait_until,
+    warning_call,
 )
 from tests.servers import PostgresServer, ServiceProcess
 
@@ -43,16 +44,20 @@ def card_uuids(database_url: str) -> set[str]:
     return {row["card_uuid"] for row in rows(database_url, "card_history")}
 
 
-def issue_cards(service_url: str, waves: int, label: str = "under the lock") -> set[str]:
+def issue_cards(
+    service_url: str, waves: int, label: str = "under the lock", critical: bool = True
+) -> set[str]:
     """``waves`` rounds of CALLS concurrent card-issuing calls; every call must answer 200 with its card
-    within MAX_CALL_S. The card uuids issued."""
+    within MAX_CALL_S. The card uuids issued. A critical card is never held back, so its call makes no
+    suppression read; a warning's call does."""
     seconds: list[float] = []
     issued: set[str] = set()
+    call, expected = (critical_call, "critical") if critical else (warning_call, "warning")
     for wave in range(waves):
-        bodies = [critical_call(f"p-{label[:5]}-{wave}-{i}") for i in range(CALLS)]
+        bodies = [call(f"p-{label[:5]}-{wave}-{i}") for i in range(CALLS)]
         results = concurrent_posts(service_url + HOOK, bodies)
         assert [r.status_code for _, r in results] == [200] * CALLS
-        assert [c["indicator"] for _, r in results for c in r.json()["cards"]] == ["critical"] * CALLS
+        assert [c["indicator"] for _, r in results for c in r.json()["cards"]] == [expected] * CALLS
         seconds += [elapsed for elapsed, _ in results]
         issued |= {r.json()["cards"][0]["uuid"] for _, r in results}
     print(f"\n{waves} x {CALLS} concurrent calls {label}: {summary(seconds)}")
@@ -97,7 +102,7 @@ def test_a_read_locked_database_delays_no_card_and_counts_the_timeouts(
     service = start_service(database_url=database_url)
     warm_up(service.url, database_url)
     with held_lock(database_url, readers_blocked=True):
-        issued = issue_cards(service.url, waves=1)
+        issued = issue_cards(service.url, waves=1, critical=False)
         assert metric(service.url, READ_TIMEOUTS, operation="read-timeout") == CALLS
     arrived = wait_until(lambda: issued <= card_uuids(database_url), 30)
     print(f"history rows arrived {arrived:.2f} s after the lock was released")
@@ -177,7 +182,7 @@ def test_a_read_past_its_deadline_is_abandoned_and_the_card_is_sent(
     is sent (over-alerting rather than hiding advice), and the abandoned read is counted."""
     database_url = f"sqlite:///{tmp_path / 'deadline.db'}"
     service = start_service(database_url=database_url, suppression_read_deadline_s=0.000_001)
-    card = client.post(service.url + HOOK, json=critical_call("p-hung")).json()["cards"][0]
+    card = client.post(service.url + HOOK, json=warning_call("p-hung")).json()["cards"][0]
     item = {
         "card": card["uuid"],
         "outcome": "overridden",
@@ -185,6 +190,6 @@ def test_a_read_past_its_deadline_is_abandoned_and_the_card_is_sent(
         "outcomeTimestamp": "2026-11-21T12:05:00Z",
     }
     client.post(service.url + FEEDBACK, json={"feedback": [item]}).raise_for_status()
-    again = client.post(service.url + HOOK, json=critical_call("p-hung")).json()["cards"]
+    again = client.post(service.url + HOOK, json=warning_call("p-hung")).json()["cards"]
     assert [c["summary"] for c in again] == [card["summary"]]
     assert metric(service.url, READ_TIMEOUTS, operation="read-timeout") == 2

@@ -27,6 +27,8 @@ class IssuedCard(Base):
     hook_instance: Mapped[str] = mapped_column(String(128))
     patient_key: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A keyed hash of the references the card rested on (None for cards from before revision 0003).
+    evidence_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (Index("ix_card_history_patient_rule", "patient_key", "rule_id"),)
 

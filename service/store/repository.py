@@ -31,14 +31,16 @@ class CardRecord:
     rule_version: str
     indicator: str
     rank: int
+    evidence_key: str
 
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """The most severe recent override of a rule for a patient."""
+    """A recent override of a rule for a patient, and the evidence the overridden card rested on."""
 
     rank: int
     card_uuid: str
+    evidence_key: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +110,15 @@ class Store:
         """A keyed hash of the patient id (HMAC-SHA256): stable for suppression, useless without the key."""
         return hmac.new(self._key, patient_id.encode(), hashlib.sha256).hexdigest()
 
-    async def recent_overrides(self, patient_key: str, windows: dict[str, datetime]) -> dict[str, Override]:
-        """Per rule: the highest-ranked card overridden with a reason since that rule's window start."""
+    def evidence_key(self, references: Sequence[str]) -> str:
+        """A keyed hash (HMAC-SHA256) of the references a card rests on: equal for the same evidence, and
+        nothing of a resource id readable without the key."""
+        return hmac.new(self._key, "\x1f".join(sorted(references)).encode(), hashlib.sha256).hexdigest()
+
+    async def recent_overrides(
+        self, patient_key: str, windows: dict[str, datetime]
+    ) -> dict[str, list[Override]]:
+        """Per rule: the cards overridden with a reason since that rule's window start."""
         if not windows:
             return {}
         with_reason = or_(
@@ -122,7 +131,7 @@ class Store:
             )
         )
         query = (
-            select(IssuedCard.rule_id, IssuedCard.rank, IssuedCard.card_uuid)
+            select(IssuedCard.rule_id, IssuedCard.rank, IssuedCard.card_uuid, IssuedCard.evidence_key)
             .join(FeedbackEntry, FeedbackEntry.card_uuid == IssuedCard.card_uuid)
             .where(
                 IssuedCard.patient_key == patient_key,
@@ -133,10 +142,9 @@ class Store:
         )
         async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).all()
-        found: dict[str, Override] = {}
-        for rule_id, rank, card_uuid in rows:
-            if rule_id not in found or rank > found[rule_id].rank:
-                found[rule_id] = Override(rank, card_uuid)
+        found: dict[str, list[Override]] = {}
+        for rule_id, rank, card_uuid, evidence_key in rows:
+            found.setdefault(rule_id, []).append(Override(rank, card_uuid, evidence_key))
         return found
 
     async def record_calls(self, calls: Sequence[CallRecord]) -> None:
@@ -148,6 +156,7 @@ class Store:
                 "rank": c.rank,
                 "card_uuid": c.card_uuid,
                 "issued_at": call.at,
+                "evidence_key": c.evidence_key,
             }
             for call in calls
             for c in call.issued
