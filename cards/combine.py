@@ -4,8 +4,9 @@
   and a known-calcinosis workup card replaces the surveillance card too;
 * a tumoral-pattern card replaces a metastatic card that found only hyperphosphatemia (and its Ca×P, a
   CKD target that says little with preserved kidney function);
-* one value drives at most one warning: a warning resting on a value that already drives a more severe (or
-  earlier) warning is folded into that card, which says in one line what the other would have said;
+* one value drives at most one card (DESIGN.md § 5: at most one warning; an info card on the same value
+  is noise beside it too): a finding resting on a value that already drives a more severe (or, equally
+  severe, earlier) card is folded into that card, which says in one line what the other would have said;
 * a test is suggested once, on the most severe card that needs it; a missing-data card left with no
   suggestion is dropped.
 """
@@ -40,7 +41,7 @@ def _subordinate(host: Finding, other: Finding) -> Finding:
 
 
 def _one_warning_per_value(findings: list[Finding]) -> list[Finding]:
-    """Most severe first; a warning driven by a value that already drives a kept warning is folded into it."""
+    """Most severe first; a finding driven by a value that already drives a kept finding is folded into it."""
     kept: list[Finding] = []
     for finding in sorted(findings, key=lambda f: f.rank, reverse=True):
         host = next((i for i, k in enumerate(kept) if k.drivers & finding.drivers), None)

@@ -47,6 +47,5 @@ class Finding:
     citations: tuple[str, ...]
     workup: tuple[str, ...] = ()
     tags: frozenset[str] = frozenset()
-    # The values (resource references) that made this finding a warning or worse: ``combine`` lets one value
-    # drive at most one warning.
+    # The values (resource references) that made this finding: ``combine`` lets one value drive one card.
     drivers: frozenset[str] = frozenset()

@@ -228,6 +228,6 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             ),
             workup=missing_orders(snapshot, orders, now - config.windows["workup"].delta),
             tags=frozenset(card.kinds),
-            drivers=frozenset(card.drivers) if indicator != "info" else frozenset(),
+            drivers=frozenset(card.drivers),
         )
     ]

@@ -81,6 +81,6 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
             citations=(*config.citations[:1], p_limit.cited, *config.citations[1:]),
             workup=missing_orders(snapshot, config.orders, since),
             tags=frozenset({"phosphate"}),
-            drivers=references(phosphate, repeat) if grade.indicator != "info" else frozenset(),
+            drivers=references(phosphate, repeat),
         )
     ]

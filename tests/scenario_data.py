@@ -45,6 +45,11 @@ LABS = {
     "14866-8": "Parathyrin.intact [Moles/volume] in Serum or Plasma",
     "1989-3": "25-Hydroxyvitamin D3 [Mass/volume] in Serum or Plasma",
     "39156-5": "Body mass index (BMI) [Ratio]",
+    # The blood codes and eGFR (MDRD) that Synthea writes
+    "49765-1": "Calcium [Mass/volume] in Blood",
+    "38483-4": "Creatinine [Mass/volume] in Blood",
+    "33914-3": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum or Plasma by "
+    "Creatinine-based formula (MDRD)",
 }
 CALCIUM_MASS, CALCIUM_MOLAR, IONIZED, CORRECTED = "17861-6", "2000-8", "1995-0", "29265-6"
 PHOSPHATE_MASS, PHOSPHATE_MOLAR, ALBUMIN, CREATININE, EGFR = (
@@ -55,6 +60,7 @@ PHOSPHATE_MASS, PHOSPHATE_MOLAR, ALBUMIN, CREATININE, EGFR = (
     "98979-8",
 )
 PTH_MASS, PTH_MOLAR, VITAMIN_D, BMI = "2731-8", "14866-8", "1989-3", "39156-5"
+CALCIUM_BLOOD, CREATININE_BLOOD, EGFR_MDRD = "49765-1", "38483-4", "33914-3"
 ROUTE_IV = (SNOMED, "47625008", "Intravenous route")
 ROUTE_ORAL = (SNOMED, "26643006", "Oral route")
 
@@ -232,7 +238,83 @@ def request(
     }
 
 
+def synthea_shaped(resources: list[Resource], pat: Resource) -> Resource:
+    """A searchset the way a Synthea-derived record arrives: every entry with a ``urn:uuid`` fullUrl, the
+    Patient included, and each subject a ``urn:uuid`` reference the Bundle resolves (FHIR R4 § Bundle)."""
+    urn = f"urn:uuid:{pat['id']}"
+    entries = [{"fullUrl": urn, "resource": pat, "search": {"mode": "include"}}]
+    for resource in resources:
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{resource['id']}",
+                "resource": {**resource, "subject": {"reference": urn}},
+                "search": {"mode": "match"},
+            }
+        )
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources), "entry": entries}
+
+
+def sandbox_page(base: str, query: str, resources: list[Resource]) -> Resource:
+    """A search as the official CDS Hooks sandbox sends it: the server's answer to ``POST _search``, one
+    page with its ``total``, a ``self`` link and absolute fullUrls (complete here: fewer than 20 matches)."""
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "link": [{"relation": "self", "url": f"{base}/{query}"}],
+        "entry": [
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
+    }
+
+
 # --- The golden scenarios ------------------------------------------------------------------------------
+
+
+def synthea_shaped_record() -> Resource:
+    """Blood (not serum) calcium, eGFR written mL/min, urn:uuid subjects: read as a clinician would."""
+    p = "3f2b8e2a-6d0c-4c8e-9a77-1f0b5c2d9e41"
+    pat = patient(p, "male", "1958-02-11")
+    labs = [
+        lab("syn-ca", p, CALCIUM_BLOOD, 12.6, "mg/dL", 3),
+        lab("syn-cr", p, CREATININE_BLOOD, 1.1, "mg/dL", 3),
+        {
+            **lab("syn-egfr", p, EGFR_MDRD, 67.0, "mL/min", 3),
+            "valueQuantity": {"value": 67.0, "unit": "mL/min"},
+        },
+    ]
+    body = request("synthea-shaped-record", pat, labs=[], conditions=[], medication_requests=[])
+    body["prefetch"]["labs"] = synthea_shaped(labs, pat)
+    return body
+
+
+def sandbox_shaped_prefetch() -> Resource:
+    """The official sandbox's prefetch: each key one page from the FHIR server, with total and self link."""
+    p = "smart-1557780"
+    base = "http://localhost:8090/fhir"
+    pat = patient(p, "female", "1951-09-30")
+    labs = [
+        lab("sbx-ca", p, CALCIUM_MASS, 10.1, "mg/dL", 4),
+        lab("sbx-alb", p, ALBUMIN, 4.1, "g/dL", 4),
+        lab("sbx-p", p, PHOSPHATE_MASS, 5.3, "mg/dL", 4),
+    ]
+    conditions = [dialysis_dependence("sbx-z992", p)]
+    body = request("sandbox-shaped-prefetch", pat)
+    body["fhirServer"] = base
+    body["prefetch"] = {
+        "patient": pat,
+        "labs": sandbox_page(base, f"Observation?patient={p}", labs),
+        "conditions": sandbox_page(base, f"Condition?patient={p}", conditions),
+        "medicationRequests": sandbox_page(base, f"MedicationRequest?patient={p}", []),
+        "medicationAdministrations": sandbox_page(base, f"MedicationAdministration?patient={p}", []),
+        "procedures": sandbox_page(base, f"Procedure?patient={p}", []),
+    }
+    return body
 
 
 def normal_patient() -> Resource:
@@ -766,6 +848,8 @@ SCENARIOS: dict[str, Callable[[], Resource]] = {
     "known-calcinosis-no-workup": known_calcinosis_no_workup,
     "known-calcinosis-worked-up": known_calcinosis_worked_up,
     "dialysis-no-labs": dialysis_no_labs,
+    "synthea-shaped-record": synthea_shaped_record,
+    "sandbox-shaped-prefetch": sandbox_shaped_prefetch,
 }
 
 

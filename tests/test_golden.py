@@ -41,6 +41,7 @@ from service.store.engine import create_engine
 from service.store.repository import Store
 from service.store.schema import ensure_schema
 from terminology.knowledge import load_knowledge
+from terminology.subjects import patient_references
 
 GOLDEN = Path(__file__).parent / "golden"
 SERVICE_ID = "calcinosis-cutis-risk"
@@ -94,6 +95,11 @@ EXPECTED_CARDS: dict[str, list[ExpectedCard]] = {
     "known-calcinosis-no-workup": [(KNOWN, "info", (CA, ALB, P, CREAT, PTH, VIT_D, IMAGING))],
     "known-calcinosis-worked-up": [],
     "dialysis-no-labs": [(MISSING, "info", (CA, P))],
+    # Synthea: blood calcium 12.6 through a urn:uuid subject; eGFR 67 "mL/min" read (no CKD staged)
+    "synthea-shaped-record": [(METASTATIC, "warning", (ALB, P, PTH, VIT_D))],
+    # the sandbox's pages, complete (total = entries): P 5.3 on dialysis is a calciphylaxis factor; the
+    # metastatic note on the same phosphate is folded into that card (with its vitamin D suggestion)
+    "sandbox-shaped-prefetch": [(CALCIPHYLAXIS, "warning", (PTH, VIT_D))],
 }
 
 
@@ -226,10 +232,12 @@ def test_golden_request_has_full_prefetch_stable_ids_and_absolute_dates(scenario
     for key, value in prefetch.items():
         if key != "patient" and value is not None:
             assert value["resourceType"] == "Bundle", key
+            # Each resource names the patient in one of the three forms terminology.subjects accepts.
+            names = patient_references(patient_id, request.get("fhirServer"), value)
             for entry in value["entry"]:
                 resource = entry["resource"]
                 assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", resource["id"]), resource
-                assert resource["subject"] == {"reference": f"Patient/{patient_id}"}
+                assert resource.get("id") == patient_id or names.names_patient(resource), resource
     dates = list(_dated_values(prefetch))
     assert dates
     assert all(FHIR_DATETIME.match(d) for d in dates), dates

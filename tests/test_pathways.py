@@ -743,11 +743,13 @@ def test_tumoral_replaces_a_phosphate_only_metastatic_finding() -> None:
 
 
 def test_tumoral_does_not_replace_a_metastatic_finding_with_hypercalcemia() -> None:
+    """The metastatic card (hypercalcemia and the phosphate) speaks; the tumoral pattern rests on the same
+    phosphate, so it is one line of that card, with its FGF23 suggestion (one value, one card)."""
     labs = [*TUMORAL_LABS[:2], lab(CA_MASS, 11.0, "mg/dL"), *TUMORAL_LABS[3:]]
-    assert rule_ids(combine(all_findings(*labs))) == [
-        "metastatic-calcification",
-        "tumoral-calcinosis-pattern",
-    ]
+    [card] = combine(all_findings(*labs))
+    assert card.rule.id == "metastatic-calcification"
+    assert any(r.startswith("Also: Confirmed high phosphate") for r in card.reasons)
+    assert "fgf23" in card.workup
 
 
 def test_each_test_is_suggested_once_on_the_most_severe_card() -> None:

@@ -244,7 +244,7 @@ def test_the_page_shows_the_cards_of_the_picked_patient(page: Any, tmp_path: Pat
     assert table.count() == 1
     assert table.locator("th").all_inner_texts() == ["Test", "Result", "Date", "Note"]
     assert "CR(E)ST syndrome" in table.locator("tbody").inner_text()
-    assert card.locator(".card-detail ol li").count() >= 1  # the numbered references
+    assert card.locator(".card-links a").count() >= 1  # references are links, not text in the detail
     assert card.locator(".card-detail em").count() == 1  # the italic footer
     for link in card.locator(".card-links a").all():
         assert link.get_attribute("href").startswith("https://")
@@ -254,7 +254,7 @@ def test_the_page_shows_the_cards_of_the_picked_patient(page: Any, tmp_path: Pat
     dismiss = card.get_by_label("Dismiss with reason")
     assert dismiss.locator("option").all_inner_texts()[1] == "Already addressed"
 
-    panel = pick(page, CALCIPHYLAXIS.id, cards=2)
+    panel = pick(page, CALCIPHYLAXIS.id, cards=len(CALCIPHYLAXIS.expected_cards))
     classes = panel.locator("article.card").evaluate_all("cards => cards.map(c => c.className)")
     assert classes == [f"card indicator-{indicator}" for _, indicator in CALCIPHYLAXIS.expected_cards]
     badges = panel.locator("article.card .badge").all_inner_texts()
@@ -262,7 +262,7 @@ def test_the_page_shows_the_cards_of_the_picked_patient(page: Any, tmp_path: Pat
     colours = panel.locator("article.card").evaluate_all(
         "cards => cards.map(c => getComputedStyle(c).borderLeftColor)"
     )
-    assert colours == ["rgb(184, 110, 0)"] * 2  # amber for warning
+    assert colours == ["rgb(184, 110, 0)"] * len(CALCIPHYLAXIS.expected_cards)  # amber for warning
     assert page.url.endswith(f"#{CALCIPHYLAXIS.id}")
 
     artifact = tmp_path / "preview.png"
