@@ -1,0 +1,73 @@
+"""Codes the way EHRs send them: billing codes, clinical-drug codes without text, SNOMED CT problem-list codes.
+
+Each case is a resource coded only as a real EHR or Synthea export codes it (no display, no text unless said),
+read through the real snapshot builder, so a code missing from the value sets, or present but unverified,
+shows up as a patient fact that is not seen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from terminology.knowledge import load_knowledge
+from terminology.snapshot import PatientSnapshot
+from terminology.snapshot_builder import build_snapshot
+from tests import fhir_data as fd
+
+K = load_knowledge()
+CPT = "http://www.ama-assn.org/go/cpt"
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+SNOMED = "http://snomed.info/sct"
+
+
+def snap(*resources: dict[str, Any]) -> PatientSnapshot:
+    return build_snapshot("p1", [fd.patient(), fd.bundle(list(resources))], K, fd.NOW)
+
+
+def procedure(system: str, code: str, performed: str = "2026-11-10T08:00:00Z") -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "id": f"proc-{code}",
+        "status": "completed",
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": performed,
+    }
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [
+        (CPT, "90935"),  # hemodialysis session, single evaluation
+        (CPT, "90937"),
+        (CPT, "90945"),  # dialysis other than hemodialysis (peritoneal, CRRT)
+        (CPT, "90947"),
+        (CPT, "90960"),  # monthly ESRD services, adult, 4+ visits
+        (CPT, "90970"),
+        (HCPCS, "G0257"),  # unscheduled dialysis for an ESRD patient
+        (HCPCS, "S9339"),  # home peritoneal dialysis per diem
+        (SNOMED, "238318009"),  # continuous ambulatory peritoneal dialysis
+        (SNOMED, "714749008"),  # continuous renal replacement therapy
+    ],
+)
+def test_a_dialysis_billing_or_modality_code_alone_means_on_dialysis(system: str, code: str) -> None:
+    s = snap(procedure(system, code))
+    assert s.dialysis == (f"Procedure/proc-{code} ({code} {code}, 2026-11-10)",)
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [
+        (CPT, "90997"),  # hemoperfusion (poisoning), not renal dialysis
+        (SNOMED, "10848006"),  # removal of a peritoneal dialysis catheter
+        (SNOMED, "427053002"),  # extracorporeal albumin dialysis: liver support
+    ],
+)
+def test_codes_left_out_of_dialysis_do_not_mean_on_dialysis(system: str, code: str) -> None:
+    assert not snap(procedure(system, code)).on_dialysis
+
+
+def test_an_old_cpt_dialysis_session_does_not_mean_on_dialysis_now() -> None:
+    assert not snap(procedure(CPT, "90935", performed="2024-01-10T08:00:00Z")).on_dialysis
