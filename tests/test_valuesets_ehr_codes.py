@@ -1,4 +1,4 @@
-"""Codes the way EHRs send them: billing codes, clinical-drug codes without text, SNOMED CT problem-list codes.
+"""Codes the way EHRs send them: billing codes, clinical-drug codes without text, SNOMED CT problem lists.
 
 Each case is a resource coded only as a real EHR or Synthea export codes it (no display, no text unless said),
 read through the real snapshot builder, so a code missing from the value sets, or present but unverified,
@@ -20,6 +20,7 @@ K = load_knowledge()
 CPT = "http://www.ama-assn.org/go/cpt"
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 SNOMED = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 
 def snap(*resources: dict[str, Any]) -> PatientSnapshot:
@@ -71,3 +72,37 @@ def test_codes_left_out_of_dialysis_do_not_mean_on_dialysis(system: str, code: s
 
 def test_an_old_cpt_dialysis_session_does_not_mean_on_dialysis_now() -> None:
     assert not snap(procedure(CPT, "90935", performed="2024-01-10T08:00:00Z")).on_dialysis
+
+
+def medication_request(
+    code: str, *, text: str | None = None, route: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    concept: dict[str, Any] = {"coding": [{"system": RXNORM, "code": code}]}
+    if text is not None:
+        concept["text"] = text
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": f"mr-{code}",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": concept,
+        "subject": {"reference": "Patient/p1"},
+        "authoredOn": "2026-11-15",
+    }
+    if route is not None:
+        resource["dosageInstruction"] = [{"route": route}]
+    return resource
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "855332",  # Warfarin Sodium 5 MG Oral Tablet (SCD, Synthea's code)
+        "855336",  # Warfarin Sodium 5 MG Oral Tablet [Jantoven] (SBD)
+        "202421",  # Coumadin (BN)
+        "1161790",  # Warfarin Oral Product (SCDG)
+    ],
+)
+def test_warfarin_by_its_clinical_drug_code_alone(code: str) -> None:
+    records = snap(medication_request(code)).medications
+    assert [(set(r.categories), r.matched_by) for r in records] == [({"warfarin"}, "code")]
