@@ -106,3 +106,32 @@ def medication_request(
 def test_warfarin_by_its_clinical_drug_code_alone(code: str) -> None:
     records = snap(medication_request(code)).medications
     assert [(set(r.categories), r.matched_by) for r in records] == [({"warfarin"}, "code")]
+
+
+def condition(system: str, code: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": f"c-{code}",
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "verificationStatus": {"coding": [{"code": "confirmed"}]},
+        "code": {"coding": [{"system": system, "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "concepts"),
+    [
+        ("162864005", {"obesity"}),  # Body mass index 30+ - obesity (Synthea)
+        ("408512008", {"obesity"}),  # Body mass index 40+ - severely obese
+        ("819948005", {"obesity"}),  # Obese class III
+    ],
+)
+def test_snomed_problem_list_codes_map_to_their_concept(code: str, concepts: set[str]) -> None:
+    s = snap(condition(SNOMED, code))
+    assert ([set(c.concepts) for c in s.conditions], s.ignored) == ([concepts], ())
+
+
+@pytest.mark.parametrize("code", ["162863004", "238131007"])  # BMI 25-29 overweight; overweight
+def test_overweight_is_not_obesity(code: str) -> None:
+    assert snap(condition(SNOMED, code)).conditions == ()
