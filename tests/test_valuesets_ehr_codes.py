@@ -135,3 +135,12 @@ def test_snomed_problem_list_codes_map_to_their_concept(code: str, concepts: set
 @pytest.mark.parametrize("code", ["162863004", "238131007"])  # BMI 25-29 overweight; overweight
 def test_overweight_is_not_obesity(code: str) -> None:
     assert snap(condition(SNOMED, code)).conditions == ()
+
+
+def test_total_25_hydroxyvitamin_d_is_read() -> None:
+    """LOINC 62292-8 (D2+D3, the total most US labs report) is a verified code: a toxic level is seen."""
+    s = snap(fd.lab("62292-8", 180, "ng/mL", oid="vitd"))
+    latest = s.latest("vitamin-d-25-hydroxy")
+    assert latest is not None
+    assert (latest.resource_id, latest.value, latest.unit) == ("vitd", 180, "ng/mL")
+    assert [i.resource_id for i in s.ignored] == []
