@@ -125,6 +125,14 @@ def condition(system: str, code: str) -> dict[str, Any]:
         ("162864005", {"obesity"}),  # Body mass index 30+ - obesity (Synthea)
         ("408512008", {"obesity"}),  # Body mass index 40+ - severely obese
         ("819948005", {"obesity"}),  # Obese class III
+        ("311671000119100", {"dermatomyositis", "dermatomyositis-juvenile"}),  # JDM, respiratory involvement
+        ("296241000119107", {"dermatomyositis"}),  # respiratory disorder due to dermatomyositis
+        ("196133001", {"systemic-sclerosis"}),  # lung disease with systemic sclerosis
+        ("398049005", {"mixed-connective-tissue-disease"}),
+        ("36402006", {"systemic-lupus-erythematosus"}),  # SLE glomerulonephritis, WHO class IV
+        ("24369008", {"sarcoidosis"}),  # pulmonary sarcoidosis
+        ("7085002", {"sarcoidosis", "hypercalcemia"}),  # hypercalcemia due to sarcoidosis
+        ("91478007", {"hyperparathyroidism"}),  # secondary hyperparathyroidism
     ],
 )
 def test_snomed_problem_list_codes_map_to_their_concept(code: str, concepts: set[str]) -> None:
@@ -132,8 +140,17 @@ def test_snomed_problem_list_codes_map_to_their_concept(code: str, concepts: set
     assert ([set(c.concepts) for c in s.conditions], s.ignored) == ([concepts], ())
 
 
-@pytest.mark.parametrize("code", ["162863004", "238131007"])  # BMI 25-29 overweight; overweight
-def test_overweight_is_not_obesity(code: str) -> None:
+@pytest.mark.parametrize(
+    "code",
+    [
+        "162863004",  # BMI 25-29 overweight: not obesity
+        "238131007",  # overweight: not obesity
+        "239886003",  # limited (cutaneous) lupus erythematosus: not SLE
+        "19682006",  # lupus hepatitis (autoimmune hepatitis): not SLE
+        "66146003",  # sarcoid type granuloma: a morphology, not the disease
+    ],
+)
+def test_look_alike_codes_are_left_out(code: str) -> None:
     assert snap(condition(SNOMED, code)).conditions == ()
 
 
