@@ -161,3 +161,30 @@ def test_total_25_hydroxyvitamin_d_is_read() -> None:
     assert latest is not None
     assert (latest.resource_id, latest.value, latest.unit) == ("vitd", 180, "ng/mL")
     assert [i.resource_id for i in s.ignored] == []
+
+
+def medication_text_request(text: str, route: dict[str, Any] | None = None) -> dict[str, Any]:
+    resource = medication_request("0", text=text, route=route)
+    resource["medicationCodeableConcept"] = {"text": text}
+    return resource
+
+
+@pytest.mark.parametrize(
+    ("text", "route", "intravenous"),
+    [
+        ("Calcium Gluconate 100 MG/ML Injectable Solution", None, True),  # RxNorm SCD name, no route
+        ("Calcium Chloride 100 MG/ML Injectable Solution", None, True),
+        ("CALCIUM CHLORIDE 10% INJ 1 G/10 ML SYRINGE", None, True),
+        ("Potassium Phosphates 15 mmol in sodium chloride 0.9% 250 mL IVPB", None, True),
+        ("calcium gluconate 500 MG Oral Tablet", None, None),  # oral: route unknown, not intravenous
+        ("Calcium Gluconate 100 MG/ML Injectable Solution", {"text": "oral"}, False),  # a given route wins
+        ("calcium gluconate injection for intramuscular use", None, None),  # a non-IV injection route
+        # an injectable corticosteroid may be intramuscular or intra-articular: the form says nothing
+        ("Triamcinolone Acetonide 40 MG/ML Injectable Suspension [Kenalog]", None, None),
+    ],
+)
+def test_injectable_dose_form_of_an_iv_only_salt_reads_as_intravenous_when_no_route_is_given(
+    text: str, route: dict[str, Any] | None, intravenous: bool | None
+) -> None:
+    records = snap(medication_text_request(text, route)).medications
+    assert [r.intravenous for r in records] == [intravenous]

@@ -342,3 +342,13 @@ def test_ingredient_displays_are_matched_by_their_own_text_rule(value_set_id: st
     """Every listed ingredient is also found by the text fallback, so code and text agree."""
     for concept in _value_set(value_set_id)["expansion"]["contains"]:
         assert value_set_id in _medication_sets_matching(concept["display"]), concept
+
+
+def test_dose_form_terms_are_normalised_and_name_only_medication_sets() -> None:
+    parenteral = _text_data()["doseForms"]["parenteral"]
+    terms = parenteral["include"] + parenteral["exclude"]
+    assert parenteral["about"].strip()
+    assert all(term and term == _normalise(term) for term in terms), terms
+    assert len(terms) == len(set(terms))
+    assert set(parenteral["impliesIntravenousFor"]) <= {_url(v) for v in MEDICATION_SETS}
+    assert set(parenteral["impliesIntravenousFor"]).isdisjoint({_url(STEROID), _url(CA_SUPP)})
