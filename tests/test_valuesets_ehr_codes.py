@@ -188,3 +188,14 @@ def test_injectable_dose_form_of_an_iv_only_salt_reads_as_intravenous_when_no_ro
 ) -> None:
     records = snap(medication_text_request(text, route)).medications
     assert [r.intravenous for r in records] == [intravenous]
+
+
+@pytest.mark.parametrize(
+    ("code", "concepts"),
+    [
+        ("420279001", {"diabetes-mellitus"}),  # renal disorder due to type 2 diabetes mellitus
+        ("236434000", {"end-stage-renal-disease"}),  # ESRF untreated by renal replacement therapy
+    ],
+)
+def test_kidney_and_diabetes_complication_codes_alone(code: str, concepts: set[str]) -> None:
+    assert [set(c.concepts) for c in snap(condition(SNOMED, code)).conditions] == [concepts]
