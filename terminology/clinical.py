@@ -4,7 +4,11 @@ Conditions (http://hl7.org/fhir/R4/condition.html): refuted or entered-in-error 
 with a reason; clinical status is kept so rules count only active/recurrence/relapse. Medications
 (MedicationRequest, MedicationAdministration) are matched to categories by verified RxNorm ingredient
 codes, else by the text terms of ``data/medication_text.json`` on the medication's text/display; the
-route (intravenous or not) comes from the dosage route, never from the drug name.
+route (intravenous or not) comes from the dosage route, never from the drug name. Only when no route is
+given does the dose form count: an "Injectable Solution" of a salt whose injectables are intravenous-only
+(IV calcium and phosphate salts, ``doseForms`` in medication_text.json) is intravenous, since a calcium
+chloride or gluconate injection is not oral; for other drugs (e.g. an injectable corticosteroid, given IM or
+into a joint) a route-less injectable stays ``None``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from terminology.fhir_json import (
     period_start,
     status_code,
 )
-from terminology.knowledge import LOCAL_ROUTE, Knowledge
+from terminology.knowledge import LOCAL_ROUTE, PARENTERAL_FORM, Knowledge
 from terminology.snapshot import ConditionRecord, Ignored, MedicationRecord, ProcedureRecord
 
 IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
@@ -32,6 +36,7 @@ IGNORED_REQUEST_STATUS = frozenset({"entered-in-error", "cancelled"})
 IGNORED_ADMINISTRATION_STATUS = frozenset({"entered-in-error", "not-done"})
 IGNORED_PROCEDURE_STATUS = frozenset({"entered-in-error", "not-done", "preparation"})
 ROUTE_CONCEPT = "route-intravenous"
+NOT_MEDICATIONS = frozenset({ROUTE_CONCEPT, LOCAL_ROUTE, PARENTERAL_FORM})  # text matchers that name no drug
 
 
 def _ignored(resource: JsonObject, reason: str, detail: str) -> Ignored:
@@ -107,9 +112,15 @@ def _routes(resource: JsonObject) -> list[Any]:
     return [d.get("route") for d in as_list(resource.get("dosageInstruction")) if isinstance(d, dict)]
 
 
-def _intravenous(resource: JsonObject, knowledge: Knowledge) -> bool | None:
+def _intravenous(
+    resource: JsonObject, texts: list[str], categories: frozenset[str], knowledge: Knowledge
+) -> bool | None:
     routes = [r for r in _routes(resource) if isinstance(r, dict)]
     if not routes:
+        if categories & knowledge.injectable_means_intravenous and any(
+            PARENTERAL_FORM in knowledge.text_concepts(text) for text in texts
+        ):
+            return True
         return None
     for route in routes:
         if ROUTE_CONCEPT in knowledge.concepts_of("route", coding_keys(route)):
@@ -131,7 +142,7 @@ def read_medication(resource: JsonObject, knowledge: Knowledge) -> MedicationRec
     categories = knowledge.concepts_of("medication", coding_keys(concept))
     matched_by = "code"
     if not categories:
-        categories = frozenset().union(*map(knowledge.text_concepts, texts)) - {ROUTE_CONCEPT, LOCAL_ROUTE}
+        categories = frozenset().union(*map(knowledge.text_concepts, texts)) - NOT_MEDICATIONS
         matched_by = "text"
     if not categories:
         return None
@@ -151,7 +162,7 @@ def read_medication(resource: JsonObject, knowledge: Knowledge) -> MedicationRec
         display=texts[0] if texts else "",
         status=status,
         when=optional_datetime(when),
-        intravenous=_intravenous(resource, knowledge),
+        intravenous=_intravenous(resource, texts, categories, knowledge),
         matched_by=matched_by,
         local=_local(resource, texts, knowledge),
     )

@@ -26,6 +26,7 @@ PROVENANCE_EXT = EXT_BASE + "code-provenance"
 
 Code = tuple[str, str]  # (system, code)
 LOCAL_ROUTE = "local-route"  # text matcher for topical/inhaled/... routes and dose forms
+PARENTERAL_FORM = "parenteral-dose-form"  # text matcher for injectable dose forms ("Injectable Solution")
 TEXT_MEMO_SIZE = 4096  # distinct medication and route texts remembered (a few hundred kB at most)
 
 
@@ -94,6 +95,9 @@ class Knowledge:
     # Concepts whose text matcher matches a text, memoised: a chart repeats the same drug and route texts,
     # and running every matcher's regex on each is most of a medication's reading cost.
     text_concepts: Callable[[str], frozenset[str]]
+    # Medication concepts whose injectable forms are only given intravenously: for these, a parenteral dose
+    # form in the drug's text makes a route-less order intravenous (medication_text.json doseForms).
+    injectable_means_intravenous: frozenset[str]
     units: dict[str, UnitDef]
     unit_text: dict[str, str]
     # UCUM code -> how clinicians write it (mL/min/1.73 m², not mL/min/{1.73_m2}); others shown as coded
@@ -194,7 +198,22 @@ def _text_matchers(raw: dict[str, Any], urls: dict[str, str]) -> dict[str, TextM
     if local is None:
         raise ValueError("localRoutes needs include terms")
     matchers[LOCAL_ROUTE] = TextMatcher(local, None)
+    parenteral = raw["doseForms"]["parenteral"]
+    include = _terms(parenteral["include"])
+    if include is None:
+        raise ValueError("doseForms.parenteral needs include terms")
+    matchers[PARENTERAL_FORM] = TextMatcher(include, _terms(parenteral.get("exclude", [])))
     return matchers
+
+
+def _injectable_means_intravenous(raw: dict[str, Any], urls: dict[str, str]) -> frozenset[str]:
+    """Concepts (by id) named in doseForms.parenteral.impliesIntravenousFor; an unknown URL stops start-up."""
+    by_url = {url: concept for concept, url in urls.items()}
+    wanted = raw["doseForms"]["parenteral"]["impliesIntravenousFor"]
+    unknown = [url for url in wanted if url not in by_url]
+    if unknown:
+        raise ValueError(f"doseForms.parenteral names unknown value sets {unknown}")
+    return frozenset(by_url[url] for url in wanted)
 
 
 @cache
@@ -236,7 +255,8 @@ def load_knowledge() -> Knowledge:
                 index[key] = index.get(key, frozenset()) | {vs_id}
         concepts_by_code[family] = index
     raw_units = _read_json("units.json")
-    matchers = _text_matchers(_read_json("medication_text.json"), urls)
+    medication_text = _read_json("medication_text.json")
+    matchers = _text_matchers(medication_text, urls)
     units = {code: UnitDef(code, u["dimension"], float(u["toBase"])) for code, u in raw_units["ucum"].items()}
     unit_text = dict(raw_units["text"])
     _check_units(units, unit_text, analytes)
@@ -255,6 +275,7 @@ def load_knowledge() -> Knowledge:
         unverified=frozenset(unverified),
         text=matchers,
         text_concepts=_memoised_text_concepts(matchers),
+        injectable_means_intravenous=_injectable_means_intravenous(medication_text, urls),
         units=units,
         unit_text=unit_text,
         unit_display={k: v for k, v in raw_units["display"].items() if k != "about"},

@@ -109,7 +109,9 @@ KITCHEN_SINK = [
         "id": "ca-iv",
         "subject": SUBJECT,
         "status": "active",
-        "medicationReference": {"display": "Calcium gluconate 100 MG/ML Injectable Solution"},
+        # No dose form in the name: with one, a route-less IV calcium order reads as intravenous anyway
+        # (medication_text.json doseForms) and dropping dosageInstruction would change nothing.
+        "medicationReference": {"display": "Calcium gluconate 1 g"},
         "dosageInstruction": [{"route": IV}],
         "authoredOn": "2026-11-15",
     },

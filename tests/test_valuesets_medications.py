@@ -9,6 +9,7 @@ vetoes the whole text for that value set. The tables run against the production 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,9 @@ def test_file_is_a_valid_r4_value_set_with_conventional_header(value_set_id: str
     ValueSet.model_validate(data)
     assert data["id"] == value_set_id
     assert data["url"] == _url(value_set_id)
-    assert (data["version"], data["date"], data["status"]) == ("0.2.0", "2026-11-21", "active")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", data["version"]), data["version"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["date"]), data["date"]
+    assert data["status"] == "active"
     assert data["experimental"] is False
     assert data["publisher"] == "calcinosis-cds"
     assert data["description"].strip()
@@ -339,3 +342,13 @@ def test_ingredient_displays_are_matched_by_their_own_text_rule(value_set_id: st
     """Every listed ingredient is also found by the text fallback, so code and text agree."""
     for concept in _value_set(value_set_id)["expansion"]["contains"]:
         assert value_set_id in _medication_sets_matching(concept["display"]), concept
+
+
+def test_dose_form_terms_are_normalised_and_name_only_medication_sets() -> None:
+    parenteral = _text_data()["doseForms"]["parenteral"]
+    terms = parenteral["include"] + parenteral["exclude"]
+    assert parenteral["about"].strip()
+    assert all(term and term == _normalise(term) for term in terms), terms
+    assert len(terms) == len(set(terms))
+    assert set(parenteral["impliesIntravenousFor"]) <= {_url(v) for v in MEDICATION_SETS}
+    assert set(parenteral["impliesIntravenousFor"]).isdisjoint({_url(STEROID), _url(CA_SUPP)})
