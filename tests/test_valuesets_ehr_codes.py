@@ -7,12 +7,13 @@ shows up as a patient fact that is not seen.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from terminology.knowledge import load_knowledge
-from terminology.snapshot import PatientSnapshot
+from terminology.snapshot import DialysisEvidence, PatientSnapshot
 from terminology.snapshot_builder import build_snapshot
 from tests import fhir_data as fd
 
@@ -55,7 +56,7 @@ def procedure(system: str, code: str, performed: str = "2026-11-10T08:00:00Z") -
 )
 def test_a_dialysis_billing_or_modality_code_alone_means_on_dialysis(system: str, code: str) -> None:
     s = snap(procedure(system, code))
-    assert s.dialysis == (f"Procedure/proc-{code} ({code} {code}, 2026-11-10)",)
+    assert s.dialysis == (DialysisEvidence(f"Procedure/proc-{code}", f"{code} {code}", date(2026, 11, 10)),)
 
 
 @pytest.mark.parametrize(
