@@ -293,6 +293,23 @@ def test_golden_cards_pass_the_cds_hooks_structural_check(scenario: str) -> None
             assert card["selectionBehavior"] == "any"
 
 
+UCUM_SYNTAX = re.compile(r"\{1\.73|mg2/dL2|\[IU\]|10\*3|/\{")
+DETAIL_LIMIT = 1500  # issue 13: a card is read in seconds in a narrow panel
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_golden_cards_read_at_a_glance(scenario: str) -> None:
+    """Short details, human units (no UCUM syntax), references as links, provenance out of the detail."""
+    for card in cards_of(scenario):
+        detail = card.get("detail", "")
+        assert len(detail) <= DETAIL_LIMIT, (card["summary"], len(detail))
+        assert not UCUM_SYNTAX.search(card["summary"] + detail), card["summary"]
+        assert "Observation/" not in detail.split("**On the chart but not used**")[0]  # ids: in the extension
+        table = [line for line in detail.splitlines() if line.startswith("|")]
+        assert all(line.count(" | ") == 3 for line in table if not line.startswith("|---")), table
+        assert card["extension"][PROVENANCE]["rule"]["id"] == card["source"]["topic"]["code"]
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_golden_suggestions_are_draft_r4_service_requests_for_the_patient(scenario: str) -> None:
     patient_id = request_of(scenario)["context"]["patientId"]
