@@ -34,8 +34,8 @@ MEDICATION_FACTORS = {
     "corticosteroid": "systemic-corticosteroids",
 }
 LAB_FACTORS = {
-    "phosphate": ("phosphate", "phosphateHigh"),
-    "pth": ("pth-intact", "pthHigh"),
+    "phosphate": ("phosphate", "phosphateAboveNormal"),
+    "pth": ("pth-intact", "pthAboveDialysisTarget"),
     "albumin": ("albumin", "albuminLow"),
 }
 FACTORS = ("female", "diabetes", "obesity", "calcium", *LAB_FACTORS, *MEDICATION_FACTORS)
@@ -65,10 +65,10 @@ def load_config() -> RuleConfig:
         "calciphylaxis",
         windows={"labs", "medications", "workup"},
         thresholds={
-            "calciumHigh",
-            "ionizedHigh",
-            "phosphateHigh",
-            "pthHigh",
+            "calciumAboveNormal",
+            "ionizedAboveNormal",
+            "phosphateAboveNormal",
+            "pthAboveDialysisTarget",
             "albuminLow",
             "bmiObese",
             "ckdFailure",
@@ -119,7 +119,10 @@ def _calcium(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m:
     if reading is None or reading.basis == "total":
         return [], []  # uncorrected total calcium does not count: the factor is high corrected or ionized Ca
     return _lab_hit(
-        snapshot, config, "ionizedHigh" if reading.basis == "ionized" else "calciumHigh", reading.result
+        snapshot,
+        config,
+        "ionizedAboveNormal" if reading.basis == "ionized" else "calciumAboveNormal",
+        reading.result,
     )
 
 

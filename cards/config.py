@@ -193,11 +193,33 @@ class RuleConfig(Frozen):
         return threshold.model_copy(update=update)
 
 
+@cache
+def threshold_library() -> dict[str, dict[str, Any]]:
+    """The named thresholds every rule shares (``data/thresholds.json``), ``of`` references resolved."""
+    raw: dict[str, dict[str, Any]] = read_data("thresholds.json")["thresholds"]
+    resolved = {}
+    for key, spec in raw.items():
+        if "of" in spec:
+            base = raw.get(spec["of"])
+            if base is None or "of" in base:
+                raise ValueError(f"thresholds.json: {key}: 'of' names no direct threshold ({spec['of']!r})")
+            spec = {**base, **{k: v for k, v in spec.items() if k != "of"}}
+        resolved[key] = spec
+    return resolved
+
+
 def load_rule(
     name: str, *, windows: set[str], thresholds: set[str], text: set[str], grades: set[str]
 ) -> RuleConfig:
-    """A pathway's ``data/<name>.json``, refusing it when a key the rule reads is missing."""
-    config = RuleConfig.model_validate(read_data(f"{name}.json"))
+    """A pathway's ``data/<name>.json``, refusing it when a key the rule reads is missing; its thresholds
+    are names in the shared library (``data/thresholds.json``)."""
+    raw = dict(read_data(f"{name}.json"))
+    library = threshold_library()
+    unknown_thresholds = [key for key in raw.get("thresholds", []) if key not in library]
+    if unknown_thresholds:
+        raise ValueError(f"{name}.json: thresholds {unknown_thresholds} are not in thresholds.json")
+    raw["thresholds"] = {key: library[key] for key in raw.get("thresholds", [])}
+    config = RuleConfig.model_validate(raw)
     for kind, wanted, present in (
         ("window", windows, config.windows),
         ("threshold", thresholds, config.thresholds),

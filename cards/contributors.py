@@ -58,7 +58,7 @@ def _parathyroid(snapshot: PatientSnapshot, config: RuleConfig, since: datetime,
     pth = recent(snapshot, "pth-intact", since)
     hpt = snapshot.conditions_of("hyperparathyroidism")
     # On dialysis, KDIGO 2017 targets PTH at 2-9 times the upper limit: only above that counts here.
-    limit = t["pthAboveTargetDialysis" if snapshot.on_dialysis else "pthAboveNormal"]
+    limit = t["pthAboveDialysisTarget" if snapshot.on_dialysis else "pthAboveNormal"]
     if hpt or (pth is not None and limit.met_by(pth)):
         shown = present.amount(limit.analyte, limit.cited_value, limit.unit)
         out.reasons.append(config.text["reasonPth"].format(limit=shown))

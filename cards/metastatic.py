@@ -36,7 +36,7 @@ from terminology.snapshot import LabResult, PatientSnapshot
 THRESHOLDS = {
     "calciumAboveNormal", "calciumModerate", "calciumSevere", "ionizedAboveNormal", "ionizedModerate",
     "ionizedSevere", "phosphateAboveNormal", "productKidney", "productOther", "pthAboveNormal",
-    "pthAboveTargetDialysis", "vitaminDToxic", "egfrBelow30", "ckdSevere", "adultAge",
+    "pthAboveDialysisTarget", "vitaminDToxic", "egfrBelow30", "ckdSevere", "adultAge",
 }  # fmt: skip
 TEXT = {
     "summary", "summaryEmergency", "summaryCalcium", "summaryPhosphate", "summaryProduct", "basis_ionized",

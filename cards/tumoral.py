@@ -25,7 +25,12 @@ def load_config() -> RuleConfig:
     return load_rule(
         "tumoral",
         windows={"labs", "repeat"},
-        thresholds={"phosphateHigh", "egfrPreserved", "pthNotHigh", "pthNotLow"},
+        thresholds={
+            "phosphateAboveNormal",
+            "egfrPreserved",
+            "pthAtOrBelowUpperLimit",
+            "pthAtOrAboveLowerLimit",
+        },
         text={"summary", "reason", "pattern", "advisory"},
         grades={"pattern"},
     )
@@ -40,7 +45,7 @@ def _confirmation(
         if earlier.effective < since:
             break
         apart = newest.effective - earlier.effective >= gap and earlier.day != newest.day
-        if apart and config.meets("phosphateHigh", snapshot, earlier):
+        if apart and config.meets("phosphateAboveNormal", snapshot, earlier):
             return earlier
     return None
 
@@ -51,8 +56,12 @@ def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> li
     phosphate, egfr, pth = (recent(snapshot, a, since) for a in ("phosphate", "egfr", "pth-intact"))
     if not (phosphate and egfr and pth):
         return []
-    p_limit = config.limit("phosphateHigh", snapshot, phosphate.day)  # for the patient's age and sex
-    normal = t["egfrPreserved"].met_by(egfr) and t["pthNotHigh"].met_by(pth) and t["pthNotLow"].met_by(pth)
+    p_limit = config.limit("phosphateAboveNormal", snapshot, phosphate.day)  # for the patient's age and sex
+    normal = (
+        t["egfrPreserved"].met_by(egfr)
+        and t["pthAtOrBelowUpperLimit"].met_by(pth)
+        and t["pthAtOrAboveLowerLimit"].met_by(pth)
+    )
     if not (p_limit and p_limit.met_by(phosphate) and normal):
         return []
     repeat = _confirmation(snapshot, config, phosphate, since)

@@ -94,20 +94,20 @@ def rule_ids(findings: list[Finding]) -> list[str]:
 def test_tables_were_written_for_these_thresholds() -> None:
     """The literal rows in a second unit assume these values (issue 4); review them if this fails."""
     written_for = {
-        (calciphylaxis, "calciumHigh"): (10.5, "mg/dL", ">"),
-        (calciphylaxis, "phosphateHigh"): (4.5, "mg/dL", ">"),
-        (calciphylaxis, "pthHigh"): (585.0, "pg/mL", ">"),
+        (calciphylaxis, "calciumAboveNormal"): (10.5, "mg/dL", ">"),
+        (calciphylaxis, "phosphateAboveNormal"): (4.5, "mg/dL", ">"),
+        (calciphylaxis, "pthAboveDialysisTarget"): (585.0, "pg/mL", ">"),
         (calciphylaxis, "albuminLow"): (3.5, "g/dL", "<"),
         (calciphylaxis, "bmiObese"): (30.0, "kg/m2", ">="),
-        (tumoral, "phosphateHigh"): (4.5, "mg/dL", ">"),
+        (tumoral, "phosphateAboveNormal"): (4.5, "mg/dL", ">"),
         (tumoral, "egfrPreserved"): (60.0, GFR_UNIT, ">="),
-        (tumoral, "pthNotHigh"): (65.0, "pg/mL", "<="),
+        (tumoral, "pthAtOrBelowUpperLimit"): (65.0, "pg/mL", "<="),
         (metastatic, "phosphateAboveNormal"): (4.5, "mg/dL", ">"),
     }
     for (module, name), (value, unit, comparison) in written_for.items():
         t = limit(module, name)
         assert (t.value, t.unit, t.comparison) == (value, unit, comparison), (module.__name__, name)
-    ionized = config(calciphylaxis).thresholds["ionizedHigh"]
+    ionized = config(calciphylaxis).thresholds["ionizedAboveNormal"]
     assert (ionized.unit, ionized.comparison) == ("mmol/L", ">")
     assert 1.30 <= ionized.value <= 1.33  # the mg/dL rows below (5.2 and 5.4 mg/dL) straddle this range
     assert window(iatrogenic, "exposure") == 14  # issue 4: "default 14 days"
@@ -147,7 +147,7 @@ def test_calciphylaxis_background_factors_alone_give_no_card() -> None:
     ("offset", "expected"), [(-STEP, False), (0.0, False), (STEP, True)], ids=["below", "at", "above"]
 )
 def test_calciphylaxis_corrected_calcium_at_threshold_mg_dl(offset: float, expected: bool) -> None:
-    value = round(threshold(calciphylaxis, "calciumHigh") + offset, 4)
+    value = round(threshold(calciphylaxis, "calciumAboveNormal") + offset, 4)
     # With albumin 4.0 g/dL on the same day, the corrected calcium equals the total calcium.
     assert calciphylaxis_factors(lab(CA_MASS, value, "mg/dL"), lab(ALBUMIN, 4.0, "g/dL")) == int(expected)
     assert calciphylaxis_factors(lab(CORRECTED, value, "mg/dL")) == int(expected)
@@ -174,7 +174,7 @@ def test_calciphylaxis_uncorrected_total_calcium_is_not_a_factor() -> None:
     ("offset", "expected"), [(-0.01, False), (0.0, False), (0.01, True)], ids=["below", "at", "above"]
 )
 def test_calciphylaxis_ionized_calcium_at_threshold_mmol_l(offset: float, expected: bool) -> None:
-    value = round(threshold(calciphylaxis, "ionizedHigh") + offset, 4)
+    value = round(threshold(calciphylaxis, "ionizedAboveNormal") + offset, 4)
     assert calciphylaxis_factors(lab(ION_MOLAR, value, "mmol/L")) == int(expected)
 
 
@@ -201,7 +201,7 @@ PHOSPHATE_MMOL_ROWS = [
     ("offset", "expected"), [(-STEP, False), (0.0, False), (STEP, True)], ids=["below", "at", "above"]
 )
 def test_calciphylaxis_phosphate_at_threshold_mg_dl(offset: float, expected: bool) -> None:
-    value = round(threshold(calciphylaxis, "phosphateHigh") + offset, 4)
+    value = round(threshold(calciphylaxis, "phosphateAboveNormal") + offset, 4)
     assert calciphylaxis_factors(lab(P_MASS, value, "mg/dL")) == int(expected)
 
 
@@ -214,7 +214,7 @@ def test_calciphylaxis_phosphate_in_mmol_l(mmol_l: float, expected: bool) -> Non
     ("offset", "expected"), [(-1.0, False), (0.0, False), (1.0, True)], ids=["below", "at", "above"]
 )
 def test_calciphylaxis_pth_at_threshold_pg_ml(offset: float, expected: bool) -> None:
-    value = threshold(calciphylaxis, "pthHigh") + offset
+    value = threshold(calciphylaxis, "pthAboveDialysisTarget") + offset
     assert calciphylaxis_factors(lab(PTH_MASS, value, "pg/mL")) == int(expected)
 
 
@@ -380,7 +380,7 @@ def test_hypoparathyroidism_is_not_the_tumoral_pattern() -> None:
     ("offset", "expected"), [(-STEP, False), (0.0, True), (STEP, True)], ids=["below", "at", "above"]
 )
 def test_tumoral_pth_lower_limit_pg_ml(offset: float, expected: bool) -> None:
-    value = round(threshold(tumoral, "pthNotLow") + offset, 4)
+    value = round(threshold(tumoral, "pthAtOrAboveLowerLimit") + offset, 4)
     assert tumoral_fires(HIGH_P, GOOD_EGFR, lab(PTH_MASS, value, "pg/mL")) is expected
 
 
@@ -401,7 +401,7 @@ def test_tumoral_pth_lower_limit_in_pmol_l(pmol_l: float, expected: bool) -> Non
     ("offset", "expected"), [(-STEP, False), (0.0, False), (STEP, True)], ids=["below", "at", "above"]
 )
 def test_tumoral_phosphate_at_threshold_mg_dl(offset: float, expected: bool) -> None:
-    value = round(threshold(tumoral, "phosphateHigh") + offset, 4)
+    value = round(threshold(tumoral, "phosphateAboveNormal") + offset, 4)
     assert tumoral_fires(lab(P_MASS, value, "mg/dL"), GOOD_EGFR, LOW_PTH) is expected
 
 
@@ -422,7 +422,7 @@ def test_tumoral_egfr_at_threshold(offset: float, expected: bool) -> None:
     ("offset", "expected"), [(-STEP, True), (0.0, True), (STEP, False)], ids=["below", "at", "above"]
 )
 def test_tumoral_pth_at_threshold_pg_ml(offset: float, expected: bool) -> None:
-    value = round(threshold(tumoral, "pthNotHigh") + offset, 4)
+    value = round(threshold(tumoral, "pthAtOrBelowUpperLimit") + offset, 4)
     assert tumoral_fires(HIGH_P, GOOD_EGFR, lab(PTH_MASS, value, "pg/mL")) is expected
 
 
