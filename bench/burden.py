@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cards.catalog import ServiceDeclaration, calcinosis_service
+from cards.given import Given
 from cards.render import PROVENANCE
 from service.demo import bundle, demo_patients, prefetch
 from terminology.knowledge import load_knowledge
@@ -93,7 +94,7 @@ def _advise(declaration: ServiceDeclaration, chart: Chart) -> tuple[list[dict[st
     def failed(rule_id: str, exc: Exception) -> None:
         raise RuntimeError(f"rule {rule_id} failed on {chart.name}") from exc
 
-    cards = [a.card for a in declaration.advise(snapshot, chart.now, lambda: next(ids), failed)]
+    cards = [a.card for a in declaration.advise(Given(snapshot), chart.now, lambda: next(ids), failed)]
     return cards, snapshot.ignored_counts()
 
 

@@ -25,6 +25,7 @@ from cards.evidence import (
     references,
 )
 from cards.finding import Evidence, Finding
+from cards.given import Given
 from terminology.snapshot import LabResult, PatientSnapshot
 
 MEDICATION_FACTORS = {
@@ -153,13 +154,14 @@ DETECTORS: dict[str, Detector] = {
 }
 
 
-def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
     """One finding listing the risk factors present, for a patient on dialysis or with CKD stage 5.
 
     Female sex and diabetes are background: they are listed, but the card needs at least one factor that
     can change (a laboratory value, a medication, obesity). A recorded calciphylaxis has its own card
     (``known_calciphylaxis``), so no risk count is shown then.
     """
+    snapshot = given.snapshot
     failure = config.thresholds["ckdFailure"]
     in_failure = snapshot.on_dialysis or (
         snapshot.ckd is not None and failure.met_by(float(snapshot.ckd.stage))

@@ -1,24 +1,66 @@
-"""Combining the pathways' findings so that no two cards say the same thing, most severe first.
+"""Combining a service's findings so that no two cards say the same thing, most severe first.
+
+What supersedes what is data (``data/service.json``: ``supersedes``, ``onlyWithWorkup``), for example:
 
 * metastatic calcification speaks instead of dystrophic surveillance (calcium/phosphate are abnormal),
   and a known-calcinosis workup card replaces the surveillance card too;
 * a tumoral-pattern card replaces a metastatic card that found only hyperphosphatemia (and its Ca×P, a
   CKD target that says little with preserved kidney function);
-* one value drives at most one card (DESIGN.md § 5: at most one warning; an info card on the same value
-  is noise beside it too): a finding resting on a value that already drives a more severe (or, equally
-  severe, earlier) card is folded into that card, which says in one line what the other would have said;
-* a test is suggested once, on the most severe card that needs it; a missing-data card left with no
-  suggestion is dropped.
+* a missing-data card that has no suggestion left is dropped.
+
+Always: one value drives at most one card (DESIGN.md § 5: at most one warning; an info card on the same
+value is noise beside it too): a finding resting on a value that already drives a more severe (or, equally
+severe, earlier) card is folded into that card, which says in one line what the other would have said;
+and a test is suggested once, on the most severe card that needs it.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
 
-from cards import dystrophic, known_calcinosis, metastatic, missing_data, tumoral
 from cards.config import card_words
 from cards.evidence import cited
 from cards.finding import Finding
+
+
+@dataclass(frozen=True, slots=True)
+class Supersedes:
+    """``rule`` present drops ``drops`` (only when ``drops`` found no more than ``when_only`` tags)."""
+
+    rule: str
+    drops: str
+    when_only: frozenset[str] | None
+
+    def applies(self, by_rule: dict[str, Finding]) -> bool:
+        dropped = by_rule.get(self.drops)
+        if self.rule not in by_rule or dropped is None:
+            return False
+        return self.when_only is None or dropped.tags <= self.when_only
+
+
+@dataclass(frozen=True, slots=True)
+class Combination:
+    """How one service's findings are combined."""
+
+    supersedes: tuple[Supersedes, ...] = ()
+    only_with_workup: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, spec: dict[str, Any], rule_ids: set[str], source: str) -> Combination:
+        """A service's combination rules, every rule id checked against the service's own pathways."""
+        named = [(s["rule"], s["drops"]) for s in spec.get("supersedes", ())] + [
+            (rule, rule) for rule in spec.get("onlyWithWorkup", ())
+        ]
+        unknown = sorted({rule for pair in named for rule in pair} - rule_ids)
+        if unknown:
+            raise ValueError(f"{source}: service {spec['id']}: rules {unknown} are not among its pathways")
+        supersedes = tuple(
+            Supersedes(s["rule"], s["drops"], frozenset(s["whenOnlyTags"]) if "whenOnlyTags" in s else None)
+            for s in spec.get("supersedes", ())
+        )
+        return cls(supersedes, frozenset(spec.get("onlyWithWorkup", ())))
 
 
 def _subordinate(host: Finding, other: Finding) -> Finding:
@@ -40,7 +82,7 @@ def _subordinate(host: Finding, other: Finding) -> Finding:
     )
 
 
-def _one_warning_per_value(findings: list[Finding]) -> list[Finding]:
+def _one_card_per_value(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first; a finding driven by a value that already drives a kept finding is folded into it."""
     kept: list[Finding] = []
     for finding in sorted(findings, key=lambda f: f.rank, reverse=True):
@@ -52,22 +94,15 @@ def _one_warning_per_value(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def combine(findings: list[Finding]) -> list[Finding]:
+def combine(findings: list[Finding], combination: Combination) -> list[Finding]:
     by_rule = {f.rule.id: f for f in findings}
-    metastatic_id, dystrophic_id = metastatic.load_config().rule.id, dystrophic.load_config().rule.id
-    dropped: set[str] = set()
-    if metastatic_id in by_rule or known_calcinosis.load_config().rule.id in by_rule:
-        dropped.add(dystrophic_id)
-    tumoral_found = tumoral.load_config().rule.id in by_rule
-    if tumoral_found and metastatic_id in by_rule and by_rule[metastatic_id].tags <= {"phosphate", "product"}:
-        dropped.add(metastatic_id)
-    missing_id = missing_data.load_config().rule.id
+    dropped = {s.drops for s in combination.supersedes if s.applies(by_rule)}
     suggested: set[str] = set()
     combined = []
-    for finding in _one_warning_per_value([f for f in findings if f.rule.id not in dropped]):
+    for finding in _one_card_per_value(f for f in findings if f.rule.id not in dropped):
         workup = tuple(key for key in finding.workup if key not in suggested)
         suggested.update(workup)
-        if finding.rule.id == missing_id and not workup:
+        if finding.rule.id in combination.only_with_workup and not workup:
             continue
         combined.append(replace(finding, workup=workup))
     return combined

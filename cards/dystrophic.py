@@ -15,7 +15,7 @@ from functools import cache
 from cards.config import RuleConfig, load_rule
 from cards.evidence import condition_row, missing_orders, not_used, ordered_analytes
 from cards.finding import Finding
-from terminology.snapshot import PatientSnapshot
+from cards.given import Given
 
 
 @cache
@@ -35,7 +35,8 @@ def load_config() -> RuleConfig:
     return config
 
 
-def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
+    snapshot = given.snapshot
     if any(snapshot.conditions_of(concept) for concept in config.exclude_concepts):
         return []  # calcinosis is already diagnosed: the known-calcinosis pathway speaks
     present = [(concept, snapshot.conditions_of(concept)) for concept in config.concepts]

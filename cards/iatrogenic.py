@@ -12,6 +12,7 @@ from functools import cache
 from cards.config import RuleConfig, load_rule
 from cards.evidence import medication_row
 from cards.finding import Finding
+from cards.given import Given
 from terminology.snapshot import MedicationRecord, PatientSnapshot
 
 
@@ -43,7 +44,8 @@ def _exposures(
     ]
 
 
-def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
+    snapshot = given.snapshot
     exposures = sorted(_exposures(snapshot, config, now), key=lambda e: e[1].when or now, reverse=True)
     if not exposures:
         return []

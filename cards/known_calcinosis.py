@@ -8,7 +8,7 @@ from functools import cache
 from cards.config import RuleConfig, load_rule
 from cards.evidence import condition_row, missing_orders, not_used, ordered_analytes
 from cards.finding import Finding
-from terminology.snapshot import PatientSnapshot
+from cards.given import Given
 
 
 @cache
@@ -22,7 +22,8 @@ def load_config() -> RuleConfig:
     )
 
 
-def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
+    snapshot = given.snapshot
     diagnoses = [r for concept in config.concepts for r in snapshot.conditions_of(concept)]
     if not diagnoses:
         return []

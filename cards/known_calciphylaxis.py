@@ -21,7 +21,7 @@ from cards.evidence import (
     ordered_analytes,
 )
 from cards.finding import Finding
-from terminology.snapshot import PatientSnapshot
+from cards.given import Given
 
 
 @cache
@@ -35,7 +35,8 @@ def load_config() -> RuleConfig:
     )
 
 
-def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
+    snapshot = given.snapshot
     diagnoses = [r for concept in config.concepts for r in snapshot.conditions_of(concept)]
     if not diagnoses:
         return []

@@ -31,6 +31,7 @@ from cards.evidence import (
     strongest,
 )
 from cards.finding import Evidence, Finding
+from cards.given import Given
 from terminology.snapshot import LabResult, PatientSnapshot
 
 THRESHOLDS = {
@@ -180,8 +181,9 @@ def _product(card: _Card, config: RuleConfig, snapshot: PatientSnapshot, product
     card.rows.append(lab_row(product))
 
 
-def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
     """At most one finding: the newest calcium's grade, hyperphosphatemia, and a high same-day Ca×P."""
+    snapshot = given.snapshot
     since = now - config.windows["labs"].delta
     reading = latest_calcium(snapshot, since)
     phosphate = recent(snapshot, "phosphate", since)

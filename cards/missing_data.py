@@ -12,6 +12,7 @@ from functools import cache
 from cards.config import RuleConfig, load_rule
 from cards.evidence import condition_row, kidney_rows, missing_orders, not_used, ordered_analytes
 from cards.finding import Evidence, Finding
+from cards.given import Given
 from terminology.snapshot import PatientSnapshot
 
 
@@ -41,7 +42,8 @@ def _setting(snapshot: PatientSnapshot, config: RuleConfig) -> tuple[str, str, t
     return None
 
 
-def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
+    snapshot = given.snapshot
     setting = _setting(snapshot, config)
     if setting is None:
         return []

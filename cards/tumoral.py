@@ -17,6 +17,7 @@ from functools import cache
 from cards.config import RuleConfig, load_rule
 from cards.evidence import lab_row, missing_orders, not_used, ordered_analytes, recent, references
 from cards.finding import Finding
+from cards.given import Given
 from terminology.snapshot import LabResult, PatientSnapshot
 
 
@@ -50,7 +51,8 @@ def _confirmation(
     return None
 
 
-def evaluate(snapshot: PatientSnapshot, config: RuleConfig, now: datetime) -> list[Finding]:
+def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
+    snapshot = given.snapshot
     since = now - config.windows["labs"].delta
     t, present = config.thresholds, config.present
     phosphate, egfr, pth = (recent(snapshot, a, since) for a in ("phosphate", "egfr", "pth-intact"))

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from cards.catalog import RuleFailed, ServiceDeclaration
+from cards.given import Given
 from service.decode import MalformedJsonError, decode_json, decode_request
 from service.errors import ErrorCode, Problem, ServiceError
 from service.history import CardHistory
@@ -118,7 +119,7 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
     now = deps.clock()
     snapshot = build_snapshot(context.patientId, values.values(), deps.knowledge, now, request.fhirServer)
     failed = _rule_failure_reporter(request.hookInstance, deps.fetch.metrics)
-    advised = declaration.advise(snapshot, now, lambda: str(uuid.uuid4()), failed)
+    advised = declaration.advise(Given(snapshot), now, lambda: str(uuid.uuid4()), failed)
     problems = [p for a in advised for p in card_problems(a.card)]
     if problems:
         raise OutboundCardError("; ".join(problems))

@@ -10,6 +10,7 @@ import pytest
 from cards import metastatic
 from cards.config import citations
 from cards.finding import Finding
+from cards.given import Given
 from terminology.knowledge import load_knowledge
 from terminology.snapshot import PatientSnapshot
 from terminology.snapshot_builder import build_snapshot
@@ -25,7 +26,7 @@ EGFR = "98979-8"
 
 def evaluate(*resources: dict[str, Any]) -> list[Finding]:
     snapshot = build_snapshot("p1", [fd.patient(), fd.bundle(list(resources))], K, fd.NOW)
-    return metastatic.evaluate(snapshot, CONFIG, fd.NOW)
+    return metastatic.evaluate(Given(snapshot), CONFIG, fd.NOW)
 
 
 def indicator(findings: list[Finding]) -> str | None:

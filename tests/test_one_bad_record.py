@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from cards import catalog, tumoral
+from cards import tumoral
 from cards.config import RuleConfig
 from cards.finding import Finding
+from cards.given import Given
 from cards.render import PROVENANCE
-from terminology.snapshot import PatientSnapshot
 from tests import fhir_data as fd
 from tests.conftest import StartService
 from tests.servers import FhirTestServer, RunningService
@@ -57,12 +57,11 @@ def test_a_failing_rule_is_logged_counted_and_the_other_cards_still_arrive(
     client: httpx.Client,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def planted(snapshot: PatientSnapshot, config: RuleConfig, now: object) -> list[Finding]:
+    def planted(given: Given, config: RuleConfig, now: object) -> list[Finding]:
         raise ZeroDivisionError("planted fault")
 
     failing = tumoral.load_config().rule.id
-    pathways = tuple((load, planted if load is tumoral.load_config else ev) for load, ev in catalog.PATHWAYS)
-    monkeypatch.setattr(catalog, "PATHWAYS", pathways)
+    monkeypatch.setattr(tumoral, "evaluate", planted)  # the service finds its pathways by module name
     service = start_service()
     with caplog.at_level(logging.ERROR, logger="calcinosis_cds.hook"):
         response = post(client, service, fd.full_prefetch("p1", [critical_calcium()]))

@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from cards import calciphylaxis, dystrophic, iatrogenic, known_calcinosis, metastatic, missing_data, tumoral
-from cards.catalog import PATHWAYS
-from cards.combine import combine
-from cards.config import RuleConfig, Threshold
+from cards import combine as combining
+from cards.catalog import pathway
+from cards.config import RuleConfig, Threshold, read_data
 from cards.finding import Finding
+from cards.given import Given
 from terminology.knowledge import load_knowledge
 from terminology.snapshot import PatientSnapshot
 from terminology.snapshot_builder import build_snapshot
@@ -30,6 +31,16 @@ from tests import fhir_data as fd
 from tests import scenario_data as sd
 
 K = load_knowledge()
+# The chart-open service as declared (cards/data/service.json): its pathways and how it combines them.
+CHART_OPEN = read_data("service.json")["services"][0]
+PATHWAYS = [pathway(name, K) for name in CHART_OPEN["pathways"]]
+COMBINATION = combining.Combination.of(CHART_OPEN, {p.config.rule.id for p in PATHWAYS}, "service.json")
+
+
+def combine(findings: list[Finding]) -> list[Finding]:
+    return combining.combine(findings, COMBINATION)
+
+
 NOW = fd.NOW
 PID = "p1"
 Resource = dict[str, Any]
@@ -55,13 +66,13 @@ def snapshot(*resources: Resource, gender: str = "male", birth: str = "1960-04-0
 
 
 def evaluate(module: ModuleType, *resources: Resource, **patient: str) -> list[Finding]:
-    findings: list[Finding] = module.evaluate(snapshot(*resources, **patient), config(module), NOW)
+    findings: list[Finding] = module.evaluate(Given(snapshot(*resources, **patient)), config(module), NOW)
     return findings
 
 
 def all_findings(*resources: Resource, **patient: str) -> list[Finding]:
     snap = snapshot(*resources, **patient)
-    return [f for load, run in PATHWAYS for f in run(snap, load().bind(K), NOW)]
+    return [f for rule in PATHWAYS for f in rule.evaluate(Given(snap), rule.config, NOW)]
 
 
 def lab(code: str, value: float, unit: str, days_ago: float = 1, oid: str | None = None) -> Resource:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from cards import metastatic, tumoral
+from cards.given import Given
 from terminology.knowledge import load_knowledge
 from terminology.reference_intervals import load_reference_intervals
 from terminology.snapshot_builder import build_snapshot
@@ -107,7 +108,7 @@ def phosphate_card(birth: date, sex: str, value: float, unit: str) -> bool:
     patient = fd.patient("p1", sex, birth.isoformat())
     snapshot = build_snapshot("p1", [patient, fd.bundle([observation])], K, fd.NOW)
     config = metastatic.load_config().bind(K)
-    return any("phosphate" in f.tags for f in metastatic.evaluate(snapshot, config, fd.NOW))
+    return any("phosphate" in f.tags for f in metastatic.evaluate(Given(snapshot), config, fd.NOW))
 
 
 def phosphate_bands() -> list[Any]:
@@ -153,7 +154,7 @@ def test_a_teenagers_tumoral_pattern_is_seen_with_the_teenage_limit() -> None:
     ]
     patient = fd.patient("p1", "male", born("16y").isoformat())
     snapshot = build_snapshot("p1", [patient, fd.bundle(labs)], K, fd.NOW)
-    assert tumoral.evaluate(snapshot, tumoral.load_config().bind(K), fd.NOW) != []
+    assert tumoral.evaluate(Given(snapshot), tumoral.load_config().bind(K), fd.NOW) != []
 
 
 def test_unknown_age_takes_the_adult_band_and_unknown_sex_the_wider_interval() -> None:

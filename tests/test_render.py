@@ -8,6 +8,7 @@ from typing import Any
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.catalog import calcinosis_service
+from cards.given import Given
 from service.sendable import card_problems
 from terminology.knowledge import load_knowledge
 from terminology.snapshot_builder import build_snapshot
@@ -25,7 +26,7 @@ def reraise(rule_id: str, exc: Exception) -> None:
 def advise(*resources: dict[str, Any]) -> list[dict[str, Any]]:
     ids = (f"id-{i}" for i in itertools.count())
     snapshot = build_snapshot("p1", [fd.patient(), fd.bundle(list(resources))], K, fd.NOW)
-    return [advised.card for advised in SERVICE.advise(snapshot, fd.NOW, lambda: next(ids), reraise)]
+    return [advised.card for advised in SERVICE.advise(Given(snapshot), fd.NOW, lambda: next(ids), reraise)]
 
 
 def test_cards_pass_the_structural_check_and_suggest_valid_service_requests() -> None:
