@@ -136,7 +136,10 @@ def test_next_link_escaping_the_base_is_refused(
     issue = response.json()["issue"][0]
     assert (issue["expression"], "fhir-url-refused" in issue["details"]["text"]) == (["prefetch.labs"], True)
     assert canary.escaped() == []
-    assert len(canary.server.targets) == 6  # one per prefetch key, nothing followed
+    # At most one request per prefetch key and nothing followed: once the labs key fails, the others may be
+    # cancelled before their request is sent (how many were sent depends on timing).
+    assert 1 <= len(canary.server.targets) <= 6
+    assert all(target.startswith("/fhir/") for target in canary.server.targets)
 
 
 def test_next_link_inside_the_base_is_followed(
