@@ -28,12 +28,8 @@ from cards.finding import Evidence, Finding
 from cards.given import Given
 from terminology.snapshot import LabResult, PatientSnapshot
 
-MEDICATION_FACTORS = {
-    "warfarin": "warfarin",
-    "activeVitaminD": "vitamin-d-active",
-    "calciumBinder": "calcium-based-phosphate-binders",
-    "corticosteroid": "systemic-corticosteroids",
-}
+# Medication factors: each names its concept in the rule's data (conceptNames).
+MEDICATION_FACTORS = ("warfarin", "activeVitaminD", "calciumBinder", "corticosteroid")
 LAB_FACTORS = {
     "phosphate": ("phosphate", "phosphateAboveNormal"),
     "pth": ("pth-intact", "pthAboveDialysisTarget"),
@@ -97,11 +93,12 @@ def _female(snapshot: PatientSnapshot, config: RuleConfig, _s: datetime, _m: dat
 
 
 def _diabetes(snapshot: PatientSnapshot, config: RuleConfig, _s: datetime, _m: datetime) -> Hit:
-    return _cited(config, "diabetes", [condition_row(c) for c in snapshot.conditions_of("diabetes-mellitus")])
+    rows = [condition_row(c) for c in snapshot.conditions_of(config.concept("diabetes"))]
+    return _cited(config, "diabetes", rows)
 
 
 def _obesity(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, _m: datetime) -> Hit:
-    rows = [condition_row(c) for c in snapshot.conditions_of("obesity")]
+    rows = [condition_row(c) for c in snapshot.conditions_of(config.concept("obesity"))]
     bmi = recent(snapshot, "bmi", since)
     rows += [lab_row(bmi)] if bmi and config.thresholds["bmiObese"].met_by(bmi) else []
     return _cited(config, "obesity", rows)
@@ -134,12 +131,12 @@ def _lab(analyte: str, threshold: str) -> Detector:
     return detect
 
 
-def _medication(factor: str, category: str) -> Detector:
+def _medication(factor: str) -> Detector:
     """Current systemic exposure: active or given/ordered within the window, not by a local route."""
 
     def detect(snapshot: PatientSnapshot, config: RuleConfig, _s: datetime, meds_since: datetime) -> Hit:
-        rows = [medication_row(m) for m in current_medications(snapshot, category, meds_since)]
-        return _cited(config, factor, rows)
+        exposed = current_medications(snapshot, config.concept(factor), meds_since)
+        return _cited(config, factor, [medication_row(m) for m in exposed])
 
     return detect
 
@@ -150,7 +147,7 @@ DETECTORS: dict[str, Detector] = {
     "obesity": _obesity,
     "calcium": _calcium,
     **{name: _lab(analyte, threshold) for name, (analyte, threshold) in LAB_FACTORS.items()},
-    **{name: _medication(name, category) for name, category in MEDICATION_FACTORS.items()},
+    **{name: _medication(name) for name in MEDICATION_FACTORS},
 }
 
 

@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 from cards.combine import Combination, combine
@@ -72,14 +73,20 @@ def evidence_of(finding: Finding) -> tuple[str, ...]:
     return tuple(sorted({f"{row.reference}@{row.date}" for row in finding.evidence if row.reference}))
 
 
-def pathway(name: str, knowledge: Knowledge) -> Pathway:
-    """The pathway module ``cards.<name>``, its data loaded and bound (names checked against knowledge)."""
+def pathway_module(name: str) -> ModuleType:
+    """The module ``cards.<name>`` of a pathway named in the services data."""
     try:
         module = importlib.import_module(f"cards.{name}")
     except ModuleNotFoundError as exc:
         raise ValueError(f"{SERVICES_FILE}: pathway {name!r} is not a module of cards") from exc
     if not (callable(getattr(module, "load_config", None)) and callable(getattr(module, "evaluate", None))):
         raise ValueError(f"{SERVICES_FILE}: pathway {name!r} has no load_config and evaluate")
+    return module
+
+
+def pathway(name: str, knowledge: Knowledge) -> Pathway:
+    """The pathway ``name``, its data loaded and bound (every name checked against the knowledge)."""
+    module = pathway_module(name)
     return Pathway(module.load_config().bind(knowledge), module.evaluate)
 
 

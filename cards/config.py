@@ -141,8 +141,12 @@ class RuleConfig(Frozen):
     exclude_concepts: tuple[str, ...] = Field(default=(), alias="excludeConcepts")
     concept_citations: dict[str, tuple[str, ...]] = Field(default_factory=dict, alias="conceptCitations")
     factor_citations: dict[str, tuple[str, ...]] = Field(default_factory=dict, alias="factorCitations")
+    grade_citations: dict[str, tuple[str, ...]] = Field(default_factory=dict, alias="gradeCitations")
     background: tuple[str, ...] = ()
     medication_concepts: tuple[str, ...] = Field(default=(), alias="medicationConcepts")
+    # role in the rule's code -> concept it reads (e.g. "diabetes" -> "diabetes-mellitus"): names in data
+    concept_names: dict[str, str] = Field(default_factory=dict, alias="conceptNames")
+    source: str = ""  # the data file, for start-up errors
     citations: tuple[str, ...]
     orders: tuple[Order, ...] = ()
     intervals: ReferenceIntervals | None = None
@@ -153,7 +157,8 @@ class RuleConfig(Frozen):
         thresholds checked against the units."""
         unknown = {*self.workup, *self.also_suggest} - set(knowledge.orders)
         if unknown:
-            raise ValueError(f"rule {self.rule.id} suggests unknown orders {sorted(unknown)}")
+            raise ValueError(f"{self.source}: workup suggests unknown orders {sorted(unknown)}")
+        self._check_concepts(knowledge)
         check_thresholds(self.thresholds, knowledge)
         orders = tuple(knowledge.orders[k] for k in self.workup)
         bound = {
@@ -168,6 +173,25 @@ class RuleConfig(Frozen):
         """How values are written in this rule's text (bound at start-up)."""
         assert self.presenter is not None  # noqa: S101 - bound at start-up (bind) before any evaluation
         return self.presenter
+
+    def _check_concepts(self, knowledge: Knowledge) -> None:
+        """Every concept the rule names exists in the terminology (a typo would silently never match)."""
+        known = {name for names in knowledge.concept_names.values() for name in names}
+        named = {
+            "concepts": self.concepts,
+            "excludeConcepts": self.exclude_concepts,
+            "medicationConcepts": self.medication_concepts,
+            "conceptCitations": tuple(self.concept_citations),
+            "conceptNames": tuple(self.concept_names.values()),
+        }
+        for key, concepts in named.items():
+            unknown = sorted(set(concepts) - known)
+            if unknown:
+                raise ValueError(f"{self.source}: {key} names unknown concepts {unknown}")
+
+    def concept(self, role: str) -> str:
+        """The concept this rule reads for ``role`` (``conceptNames``, checked at start-up)."""
+        return self.concept_names[role]
 
     def meets(self, name: str, snapshot: PatientSnapshot, result: LabResult) -> bool:
         """Whether ``result`` certainly meets threshold ``name`` as it applies to this patient that day."""
@@ -219,7 +243,7 @@ def load_rule(
     if unknown_thresholds:
         raise ValueError(f"{name}.json: thresholds {unknown_thresholds} are not in thresholds.json")
     raw["thresholds"] = {key: library[key] for key in raw.get("thresholds", [])}
-    config = RuleConfig.model_validate(raw)
+    config = RuleConfig.model_validate(raw).model_copy(update={"source": f"{name}.json"})
     for kind, wanted, present in (
         ("window", windows, config.windows),
         ("threshold", thresholds, config.thresholds),
@@ -231,7 +255,8 @@ def load_rule(
             raise ValueError(f"{name}.json lacks {kind} {sorted(missing)}")
     cited = set(config.citations) | {
         key
-        for keys in (*config.concept_citations.values(), *config.factor_citations.values())
+        for group in (config.concept_citations, config.factor_citations, config.grade_citations)
+        for keys in group.values()
         for key in keys
     }
     unknown = cited - set(citations())

@@ -17,14 +17,6 @@ from cards.evidence import condition_row, current_medications, kidney_rows, lab_
 from cards.finding import Evidence
 from terminology.snapshot import PatientSnapshot
 
-# Medication categories (concepts of terminology's medication family) that supply calcium or vitamin D.
-SUPPLY = (
-    "calcium-supplements",
-    "calcium-based-phosphate-binders",
-    "vitamin-d-nutritional",
-    "vitamin-d-active",
-)
-
 
 @dataclass
 class Contribution:
@@ -56,7 +48,7 @@ def _kidney(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, out:
 def _parathyroid(snapshot: PatientSnapshot, config: RuleConfig, since: datetime, out: Contribution) -> None:
     t, present = config.thresholds, config.present
     pth = recent(snapshot, "pth-intact", since)
-    hpt = snapshot.conditions_of("hyperparathyroidism")
+    hpt = snapshot.conditions_of(config.concept("hyperparathyroidism"))
     # On dialysis, KDIGO 2017 targets PTH at 2-9 times the upper limit: only above that counts here.
     limit = t["pthAboveDialysisTarget" if snapshot.on_dialysis else "pthAboveNormal"]
     if hpt or (pth is not None and limit.met_by(pth)):
@@ -71,7 +63,7 @@ def _vitamin_d(
 ) -> None:
     limit, present = config.thresholds["vitaminDToxic"], config.present
     level = recent(snapshot, "vitamin-d-25-hydroxy", since)
-    excess = snapshot.conditions_of("hypervitaminosis-d")
+    excess = snapshot.conditions_of(config.concept("vitaminDExcess"))
     toxic = level is not None and limit.met_by(level)
     if not (excess or toxic):
         return
@@ -100,11 +92,12 @@ def contributors(
     _kidney(snapshot, config, since, out)
     _parathyroid(snapshot, config, since, out)
     _vitamin_d(snapshot, config, since, hypercalcemia, out)
-    sarcoid = snapshot.conditions_of("sarcoidosis")
+    sarcoid = snapshot.conditions_of(config.concept("sarcoidosis"))
     if hypercalcemia and sarcoid:
         out.reasons.append(config.text["reasonSarcoidosis"])
         out.rows += [condition_row(c) for c in sarcoid]
-    supplied = {m.resource_id: m for c in SUPPLY for m in current_medications(snapshot, c, meds_since)}
+    supply = config.medication_concepts  # the calcium and vitamin D products (metastatic.json)
+    supplied = {m.resource_id: m for c in supply for m in current_medications(snapshot, c, meds_since)}
     if supplied and (hypercalcemia or high_product):
         names = ", ".join(dict.fromkeys(m.display for m in supplied.values()))
         out.reasons.append(config.text["reasonMedications"].format(products=names))

@@ -224,7 +224,7 @@ def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
             not_used=not_used(snapshot, (*READS, *ordered_analytes(config.orders))),
             citations=cited(
                 (u.cited for u in card.used),
-                *(config.concept_citations.get(k, ()) for k in card.kinds),
+                *(config.grade_citations.get(k, ()) for k in card.kinds),
                 extra.citations,
                 config.citations,
             ),

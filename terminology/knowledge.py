@@ -111,6 +111,8 @@ class Knowledge:
     dialysis_conditions: frozenset[str]
     dialysis_procedures: frozenset[str]
     derivation: dict[str, Any]
+    # family (condition, procedure, medication, route) -> the concept names (value set ids) it has
+    concept_names: dict[str, frozenset[str]]
     reference_intervals: ReferenceIntervals
     presenter: Presenter
 
@@ -286,6 +288,7 @@ def load_knowledge() -> Knowledge:
         dialysis_conditions=frozenset(concepts["dialysis"]["conditions"]),
         dialysis_procedures=frozenset(concepts["dialysis"]["procedures"]),
         derivation=_read_json("derivation.json"),
+        concept_names={family: frozenset(ids) for family, ids in concepts["families"].items()},
         presenter=_presenter(analytes_raw, _read_json("derivation.json")["display"], raw_units["display"]),
         reference_intervals=load_reference_intervals(
             _read_json("reference_intervals.json"), {a.name: a.canonical_unit for a in analytes.values()}
