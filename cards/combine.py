@@ -79,6 +79,7 @@ def _subordinate(host: Finding, other: Finding) -> Finding:
         workup=tuple(dict.fromkeys((*host.workup, *other.workup))),
         tags=host.tags | other.tags,
         drivers=host.drivers | other.drivers,
+        removable=tuple(dict.fromkeys((*host.removable, *other.removable))),
     )
 
 

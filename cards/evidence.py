@@ -136,6 +136,16 @@ def current_medications(
     )
 
 
+def drafts_of(drafts: Iterable[MedicationRecord], concepts: Iterable[str]) -> list[MedicationRecord]:
+    """The draft orders that are one of ``concepts`` (each draft once, in order)."""
+    wanted = set(concepts)
+    return [d for d in drafts if d.categories & wanted]
+
+
+def draft_reference(draft: MedicationRecord) -> str:
+    return f"{draft.resource_type}/{draft.resource_id}"
+
+
 def references(*results: LabResult | None) -> frozenset[str]:
     """The resources behind results (a derived value's inputs), for ``Finding.drivers``."""
     refs: set[str] = set()

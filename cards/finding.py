@@ -49,3 +49,6 @@ class Finding:
     tags: frozenset[str] = frozenset()
     # The values (resource references) that made this finding: ``combine`` lets one value drive one card.
     drivers: frozenset[str] = frozenset()
+    # Draft orders (references such as "MedicationRequest/1") the card offers to remove: CDS Hooks allows a
+    # delete action on a draft; a card never proposes another drug or dose.
+    removable: tuple[tuple[str, str], ...] = ()  # (reference, what it is)

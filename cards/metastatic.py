@@ -46,6 +46,11 @@ TEXT = {
     "reasonPth", "reasonVitaminD", "reasonVitaminDToxicity", "reasonSarcoidosis", "reasonMedications",
     "context", "advisory",
 }  # fmt: skip
+# What grading a calcium and judging a Ca×P read: a rule that grades as this one does names them all.
+GRADING_THRESHOLDS = {
+    "calciumAboveNormal", "calciumModerate", "calciumSevere", "ionizedAboveNormal", "ionizedModerate",
+    "ionizedSevere", "productKidney", "productOther", "adultAge", "ckdSevere",
+}  # fmt: skip
 GRADE_LIMITS = {
     "ionized": (("severe", "ionizedSevere"), ("moderate", "ionizedModerate"), ("mild", "ionizedAboveNormal")),
     "other": (("severe", "calciumSevere"), ("moderate", "calciumModerate"), ("mild", "calciumAboveNormal")),
@@ -89,7 +94,7 @@ def calcium_grade(
     return None
 
 
-def _product_limit(snapshot: PatientSnapshot, config: RuleConfig) -> tuple[Threshold, str]:
+def product_limit(snapshot: PatientSnapshot, config: RuleConfig) -> tuple[Threshold, str]:
     """KDOQI's 55 mg²/dL² is a target for adults in CKD G4-G5 and on dialysis; elsewhere above 70."""
     t = config.thresholds
     age = snapshot.age_years
@@ -168,7 +173,7 @@ def _phosphate(card: _Card, config: RuleConfig, snapshot: PatientSnapshot, phosp
 
 
 def _product(card: _Card, config: RuleConfig, snapshot: PatientSnapshot, product: LabResult) -> None:
-    limit, setting = _product_limit(snapshot, config)
+    limit, setting = product_limit(snapshot, config)
     if not limit.met_by(product):
         return
     text = config.text

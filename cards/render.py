@@ -121,6 +121,25 @@ def _suggestions(
     ]
 
 
+def _removals(finding: Finding, new_id: NewId) -> list[dict[str, Any]]:
+    """Suggestions to remove a draft order (CDS Hooks 2.0 § Action: ``delete`` with the draft's id)."""
+    words = card_words()
+    return [
+        {
+            "label": words["removeLabel"].format(what=what),
+            "uuid": new_id(),
+            "actions": [
+                {
+                    "type": "delete",
+                    "description": words["removeDescription"].format(what=what),
+                    "resourceId": ref,
+                }
+            ],
+        }
+        for ref, what in finding.removable
+    ]
+
+
 def render_cards(
     findings: list[Finding],
     patient_id: str,
@@ -156,7 +175,7 @@ def render_cards(
             "links": [{"label": c.label, "url": c.url, "type": "absolute"} for c in cited],
             "extension": {PROVENANCE: _provenance(finding, rows)},
         }
-        suggestions = _suggestions(finding, orders, patient_id, new_id)
+        suggestions = [*_removals(finding, new_id), *_suggestions(finding, orders, patient_id, new_id)]
         if suggestions:
             card["suggestions"] = suggestions
             card["selectionBehavior"] = "any"

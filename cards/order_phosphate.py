@@ -1,0 +1,78 @@
+"""Order check: a phosphate salt (IV or oral, sodium phosphate preparations too) drafted during hypercalcemia
+or in CKD G4-G5.
+
+Phosphate given to a patient whose calcium is high, or whose kidneys cannot clear it, raises the calcium-
+phosphate product: the seed documents name intravenous phosphate among the causes of metastatic and
+iatrogenic calcinosis, and KDIGO 2017 asks to lower raised phosphate in CKD G3a-G5D. The card warns and
+offers to remove the draft; it never proposes another drug or dose.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+
+from cards.calcium import latest_calcium
+from cards.config import RuleConfig, load_rule
+from cards.evidence import draft_reference, drafts_of, kidney_rows, lab_rows, medication_row
+from cards.finding import Evidence, Finding
+from cards.given import Given
+from cards.metastatic import calcium_grade
+
+THRESHOLDS = {
+    "calciumAboveNormal", "calciumModerate", "calciumSevere", "ionizedAboveNormal", "ionizedModerate",
+    "ionizedSevere", "ckdSevere",
+}  # fmt: skip
+GRADE_WORDS = {"grade_mild", "grade_moderate", "grade_severe"}
+
+
+@cache
+def load_config() -> RuleConfig:
+    return load_rule(
+        "order_phosphate",
+        windows={"labs"},
+        thresholds=THRESHOLDS,
+        text={"summaryCalcium", "summaryKidney", "reasonCalcium", "reasonKidney", "advisory", *GRADE_WORDS},
+        grades={"risk"},
+    )
+
+
+def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
+    snapshot = given.snapshot
+    drafts = drafts_of(given.drafts, config.medication_concepts)
+    if not drafts:
+        return []
+    reading = latest_calcium(snapshot, now - config.windows["labs"].delta)
+    graded = calcium_grade(reading, config, snapshot) if reading else None
+    severe_ckd = snapshot.ckd is not None and config.thresholds["ckdSevere"].met_by(float(snapshot.ckd.stage))
+    if not (graded or severe_ckd or snapshot.on_dialysis):
+        return []
+    text, present, grade = config.text, config.present, config.grades["risk"]
+    what = ", ".join(dict.fromkeys(d.display for d in drafts))
+    rows: list[Evidence] = [medication_row(d) for d in drafts]
+    if graded and reading:
+        label = text[f"grade_{graded[0]}"]
+        value = present.value(reading.result)
+        summary = text["summaryCalcium"].format(value=value)
+        reason = text["reasonCalcium"].format(what=what, value=value, grade=label)
+        rows += lab_rows(snapshot, reading.result)
+    else:
+        setting = "on dialysis" if snapshot.on_dialysis else (snapshot.ckd.label if snapshot.ckd else "")
+        summary = text["summaryKidney"].format(setting=setting)
+        reason = text["reasonKidney"].format(what=what, setting=setting)
+        rows += kidney_rows(snapshot)
+    return [
+        Finding(
+            rule=config.rule,
+            indicator=grade.indicator,
+            rank=grade.rank,
+            summary=summary,
+            reasons=(reason, text["advisory"]),
+            evidence=tuple(rows),
+            not_used=(),
+            citations=config.citations,
+            tags=frozenset({"phosphate-load"}),
+            drivers=frozenset(draft_reference(d) for d in drafts),
+            removable=tuple((draft_reference(d), d.display) for d in drafts),
+        )
+    ]
