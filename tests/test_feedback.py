@@ -16,8 +16,8 @@ from sqlalchemy import text
 from service.settings import Settings
 from service.store.engine import create_engine
 from tests import fhir_data as fd
+from tests.reference_data import EXAMPLES, load
 from tests.servers import RunningService
-from tests.shared_material import EXAMPLES, load
 
 HOOK = "/cds-services/calcinosis-cutis-risk"
 FEEDBACK = HOOK + "/feedback"
