@@ -21,6 +21,7 @@ from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.app import create_app
@@ -28,6 +29,7 @@ from service.check import check, render
 from service.observability import configure_json_logging
 from service.sandbox import SandboxError, load_demo
 from service.settings import Settings
+from service.settings_errors import settings_problems
 from service.store.engine import create_engine
 from service.store.schema import SchemaBehindError, ensure_schema
 
@@ -123,8 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()
-    except ValidationError as exc:
-        return _fail(f"refusing to start, invalid settings:\n{exc}")
+    except (ValidationError, SettingsError) as exc:
+        for problem in settings_problems(exc, Settings.model_fields):
+            print(f"calcinosis-cds: invalid setting: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if args.command in SANDBOX_COMMANDS:
         try:
             return SANDBOX_COMMANDS[args.command](args)
