@@ -97,9 +97,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from service.report import run_report  # matplotlib is only imported when a report is made
+    from service.report import PlotUnavailableError, run_report
 
-    print(run_report(settings.database_url, args.format, args.since, args.plot))
+    try:
+        print(run_report(settings.database_url, args.format, args.since, args.plot))
+    except PlotUnavailableError as exc:
+        return _fail(str(exc))
     return 0
 
 
