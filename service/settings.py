@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     )
     suppression_days: Annotated[int, Field(ge=0, le=365)] = 30
     suppression_days_by_rule: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(default_factory=dict)
+    cors_allow_private_network: bool | None = Field(
+        default=None,
+        description="Answer Private Network Access preflights (a public https page calling this service on a "
+        "private address or localhost, e.g. the hosted CDS Hooks sandbox). Default on in development only.",
+    )
 
     @property
     def migrates_on_start(self) -> bool:
@@ -84,6 +89,12 @@ class Settings(BaseSettings):
         if self.patient_hash_key is not None:
             return self.patient_hash_key.get_secret_value().encode()
         return DEVELOPMENT_HASH_KEY
+
+    @property
+    def answers_private_network(self) -> bool:
+        if self.cors_allow_private_network is None:
+            return self.environment is Environment.DEVELOPMENT
+        return self.cors_allow_private_network
 
     @property
     def requires_auth(self) -> bool:
