@@ -31,7 +31,6 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    MPLCONFIGDIR=/tmp/matplotlib \
     CDS_DATABASE_URL=sqlite:////data/calcinosis-cds.db
 # The service runs as uid 10001 (not root, not a uid an image usually has); /data holds the SQLite default
 # and is owned by it, so a named volume mounted there starts with the right owner.

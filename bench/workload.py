@@ -2,7 +2,7 @@
 
 Each Observation has the fields a Synthea or EHR export carries (uuid id, category, coded LOINC with
 display and text, subject, encounter, effective and issued times, UCUM quantity, a meta tag), about 800
-bytes of JSON like the real records in ``../shared/fhir/synthea``. The mix covers every analyte the
+bytes of JSON like the real records in ``tests/data/fhir/synthea``. The mix covers every analyte the
 service reads, in both unit systems, mostly in reference range, with a few results the service must
 ignore (preliminary, text-only unit, a code outside the value sets) - as in a real chart. Seeded, so two
 runs send the same bytes.

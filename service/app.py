@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         allow_origins=settings.cors_allow_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
+        allow_private_network=settings.answers_private_network,  # Private Network Access (Chrome)
         max_age=600,
     )
     install_error_handlers(app)

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from service.client_token import TokenSigner
 from service.fhir_client import FetchLimits, FhirClient, FhirFetchError
 from service.outbound import UnsafeUrlError, normalize_base
 from service.prefetch import render_template, token_values
@@ -69,23 +70,46 @@ async def _prefetch(
         return values
 
 
+def _refused(what: str, response: httpx.Response, signer: TokenSigner | None) -> SandboxError:
+    hint = ""
+    if response.status_code == httpx.codes.UNAUTHORIZED:
+        hint = (
+            " (is --issuer trusted by the service, and --service-url its CDS_PUBLIC_BASE_URL?)"
+            if signer
+            else " (the service requires a JWT: --sign-key and --issuer; see calcinosis-cds dev-keys)"
+        )
+    return SandboxError(f"{what} answered HTTP {response.status_code}: {outcome_text(response)}{hint}")
+
+
 async def check(
-    fhir: str, patient_id: str, service_url: str | None, token: str | None, prefetch: bool
+    fhir: str,
+    patient_id: str,
+    service_url: str | None,
+    token: str | None,
+    prefetch: bool,
+    signer: TokenSigner | None = None,
 ) -> dict[str, Any]:
-    """The service's response for ``patient_id`` (raises ``SandboxError`` with a clear message)."""
+    """The service's response for ``patient_id`` (raises ``SandboxError`` with a clear message).
+
+    With ``signer``, each call carries a fresh CDS Hooks JWT for the URL it calls.
+    """
+
+    def auth(url: str) -> dict[str, str]:
+        return signer.headers(url) if signer else {}
+
     async with _service(service_url) as (client, base):
-        discovery = await client.get(f"{base}/cds-services")
+        discovery_url = f"{base}/cds-services"
+        discovery = await client.get(discovery_url, headers=auth(discovery_url))
         if discovery.status_code != httpx.codes.OK:
-            raise SandboxError(
-                f"discovery at {base} answered HTTP {discovery.status_code}: {outcome_text(discovery)}"
-            )
+            raise _refused(f"discovery at {base}", discovery, signer)
         service = next(s for s in discovery.json()["services"] if s["hook"] == "patient-view")
         body = patient_view_call(patient_id, user=USER, fhir_server=fhir, token=token)
         if prefetch:
             body["prefetch"] = await _prefetch(service.get("prefetch", {}), body["context"], fhir, token)
-        response = await client.post(f"{base}/cds-services/{service['id']}", json=body)
+        hook_url = f"{base}/cds-services/{service['id']}"
+        response = await client.post(hook_url, json=body, headers=auth(hook_url))
         if response.status_code != httpx.codes.OK:
-            raise SandboxError(f"the service answered HTTP {response.status_code}: {outcome_text(response)}")
+            raise _refused("the service", response, signer)
         answer: dict[str, Any] = response.json()
         return answer
 

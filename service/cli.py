@@ -5,7 +5,10 @@
 * ``report [--format table|json|csv] [--since YYYY-MM-DD] [--plot FILE.png]``: cards issued, accepted,
   overridden (with reasons) and suppressed, per rule;
 * ``load-demo --fhir-server URL [--token T] [--wait S]``: the demo patients into any FHIR R4 server;
-* ``check --fhir-server URL --patient ID [--service-url URL] [--json] [--no-prefetch]``: play the EHR.
+* ``check --fhir-server URL --patient ID [--service-url URL [--sign-key FILE --issuer ISS]] [--json]
+  [--no-prefetch]``: play the EHR;
+* ``dev-keys [--out-dir DIR] [--issuer ISS] [--service-url URL]``: a development key pair for ``check
+  --sign-key``, and the settings that make the service trust it.
 """
 
 from __future__ import annotations
@@ -21,14 +24,17 @@ from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.app import create_app
 from service.check import check, render
+from service.client_token import DEFAULT_ISSUER, TokenSigner, make_dev_keys
 from service.observability import configure_json_logging
 from service.sandbox import SandboxError, load_demo
 from service.server import server_config
 from service.settings import Settings
+from service.settings_errors import settings_problems
 from service.store.engine import create_engine
 from service.store.schema import SchemaBehindError, ensure_schema
 
@@ -37,38 +43,116 @@ EXIT_USAGE = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="calcinosis-cds", description="CDS Hooks service for calcinosis cutis risk"
+        prog="calcinosis-cds",
+        description="CDS Hooks service for calcinosis cutis risk",
+        epilog="Settings are CDS_* environment variables (README: Settings). "
+        "'calcinosis-cds COMMAND --help' describes each command.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
-        "serve", help="run the HTTP service (settings from CDS_* environment variables)"
+        "serve",
+        help="run the HTTP service (settings from CDS_* environment variables)",
+        description="Run the HTTP service in the foreground until Ctrl-C (other commands need a second "
+        "terminal). Settings come from CDS_* environment variables; a bad one stops the start, named.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    commands.add_parser("migrate", help="upgrade the database schema (CDS_DATABASE_URL) to this version")
-    report = commands.add_parser("report", help="cards issued, accepted, overridden and suppressed, per rule")
-    report.add_argument("--format", default="table", choices=["table", "json", "csv"])
-    report.add_argument("--since", type=date.fromisoformat, help="only from this date (YYYY-MM-DD, UTC)")
-    report.add_argument("--plot", type=Path, help="also write a PNG chart of acceptance over time")
-    load = commands.add_parser(
-        "load-demo", help="load the demo patients into a FHIR R4 server (PUT, idempotent)"
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="JSON log lines on stderr from this level (default info)",
     )
-    load.add_argument("--fhir-server", required=True, help="FHIR base URL, e.g. http://localhost:8090/fhir")
+    commands.add_parser(
+        "migrate",
+        help="upgrade the database schema (CDS_DATABASE_URL) to this version",
+        description="Upgrade the database at CDS_DATABASE_URL to this version's schema (Alembic).",
+    )
+    report = commands.add_parser(
+        "report",
+        help="cards issued, accepted, overridden and suppressed, per rule",
+        description="Cards issued, accepted, overridden (by reason) and suppressed, per rule and version, "
+        "from the database at CDS_DATABASE_URL.",
+    )
+    report.add_argument(
+        "--format", default="table", choices=["table", "json", "csv"], help="output format (default table)"
+    )
+    report.add_argument(
+        "--since", type=_day, metavar="YYYY-MM-DD", help="only from this date (midnight UTC) on"
+    )
+    report.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE.png",
+        help="also write a PNG chart of weekly acceptance (needs the report extra: "
+        "pip install 'calcinosis-cds[report]')",
+    )
+    load = commands.add_parser(
+        "load-demo",
+        help="load the demo patients into a FHIR R4 server (PUT, idempotent)",
+        description="Load the demo patients (service/demo/catalog.json) into a FHIR R4 server, one "
+        "transaction of PUTs each, with dates relative to today; loading again changes nothing.",
+    )
+    load.add_argument(
+        "--fhir-server", required=True, metavar="URL", help="FHIR base URL, e.g. http://localhost:8090/fhir"
+    )
     load.add_argument("--token", help="bearer token for the FHIR server")
     load.add_argument(
         "--wait", type=float, default=0, help="seconds to wait for the server to answer (default 0)"
     )
-    check = commands.add_parser("check", help="play the EHR: call the hook for a patient and show the cards")
-    check.add_argument("--fhir-server", required=True, help="FHIR base URL holding the patient")
-    check.add_argument("--patient", required=True, help="Patient id, e.g. demo-crest")
-    check.add_argument("--service-url", help="a running service (default: this code, in-process)")
+    check = commands.add_parser(
+        "check",
+        help="play the EHR: call the hook for a patient and show the cards",
+        description="Play the EHR: build the patient-view request, run the service's prefetch templates "
+        "against the FHIR server, call the service and print the cards.",
+    )
+    check.add_argument(
+        "--fhir-server", required=True, metavar="URL", help="FHIR base URL holding the patient"
+    )
+    check.add_argument("--patient", required=True, metavar="ID", help="Patient id, e.g. demo-crest")
+    check.add_argument(
+        "--service-url", metavar="URL", help="a running service (default: this code, in-process)"
+    )
     check.add_argument("--token", help="bearer token for the FHIR server (also passed as fhirAuthorization)")
     check.add_argument("--json", action="store_true", help="print the raw CDS Hooks response")
     check.add_argument(
         "--no-prefetch", action="store_true", help="send no prefetch: the service fetches itself"
     )
+    check.add_argument(
+        "--sign-key",
+        type=Path,
+        metavar="FILE.jwk",
+        help="sign each call with this private JWK (a service requiring JWTs; see dev-keys)",
+    )
+    check.add_argument("--issuer", metavar="ISS", help="the iss of the signed calls (with --sign-key)")
+    keys = commands.add_parser(
+        "dev-keys",
+        help="make a development key pair for check --sign-key, and print the matching settings",
+        description="Write a new EC P-384 key pair (ES384): FOLDER/signing-key.jwk (private) and "
+        "FOLDER/jwks.json (public), and print the CDS_* settings that make the service trust it and the "
+        "check command that signs with it. Development only; existing files are never overwritten.",
+    )
+    keys.add_argument(
+        "--out-dir", type=Path, default=Path("dev-keys"), metavar="FOLDER", help="default ./dev-keys"
+    )
+    keys.add_argument("--issuer", default=DEFAULT_ISSUER, metavar="ISS", help=f"default {DEFAULT_ISSUER}")
+    keys.add_argument(
+        "--service-url",
+        default="http://127.0.0.1:8080",
+        metavar="URL",
+        help="the service's URL, its CDS_PUBLIC_BASE_URL (default http://127.0.0.1:8080)",
+    )
     return parser
+
+
+def _day(text: str) -> date:
+    """``--since``: a calendar date, with a message a person can act on."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: expected YYYY-MM-DD, e.g. 2026-01-31"
+        ) from None
 
 
 def _fail(message: str) -> int:
@@ -93,9 +177,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from service.report import run_report  # matplotlib is only imported when a report is made
+    from service.report import PlotUnavailableError, run_report
 
-    print(run_report(settings.database_url, args.format, args.since, args.plot))
+    try:
+        print(run_report(settings.database_url, args.format, args.since, args.plot))
+    except PlotUnavailableError as exc:
+        return _fail(str(exc))
     return 0
 
 
@@ -106,23 +193,35 @@ def _load_demo(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if (args.sign_key is None) != (args.issuer is None):
+        raise SandboxError("--sign-key and --issuer go together")
+    if args.sign_key and not args.service_url:
+        raise SandboxError("--sign-key signs calls to a running service: give its --service-url")
+    signer = TokenSigner.from_file(args.sign_key, args.issuer) if args.sign_key else None
     response = asyncio.run(
-        check(args.fhir_server, args.patient, args.service_url, args.token, not args.no_prefetch)
+        check(args.fhir_server, args.patient, args.service_url, args.token, not args.no_prefetch, signer)
     )
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     print(json.dumps(response, indent=2, ensure_ascii=False) if args.json else render(response, color))
     return 0
 
 
-SANDBOX_COMMANDS = {"load-demo": _load_demo, "check": _check}
+def _dev_keys(args: argparse.Namespace) -> int:
+    print(make_dev_keys(args.out_dir, args.issuer, args.service_url))
+    return 0
+
+
+SANDBOX_COMMANDS = {"load-demo": _load_demo, "check": _check, "dev-keys": _dev_keys}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()
-    except ValidationError as exc:
-        return _fail(f"refusing to start, invalid settings:\n{exc}")
+    except (ValidationError, SettingsError) as exc:
+        for problem in settings_problems(exc, Settings.model_fields):
+            print(f"calcinosis-cds: invalid setting: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if args.command in SANDBOX_COMMANDS:
         try:
             return SANDBOX_COMMANDS[args.command](args)

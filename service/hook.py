@@ -10,19 +10,18 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from cards.catalog import RuleFailed, ServiceDeclaration
+from cards.catalog import AdvisedCard, RuleFailed, ServiceDeclaration
 from cards.given import Given
 from service.decode import MalformedJsonError, decode_json, decode_request
 from service.errors import ErrorCode, Problem, ServiceError
-from service.history import CardHistory
 from service.metrics import Metrics
 from service.resolve import FetchDeps, resolve_prefetch
 from service.sendable import card_problems
@@ -35,12 +34,26 @@ BAD_REQUEST = 400
 M = TypeVar("M", bound=BaseModel)
 
 
+class CardSelection(Protocol):
+    """Which advised cards are sent, and the call that queues their history (``service.history.CardHistory``;
+    the preview page's keeps no history)."""
+
+    async def select(
+        self,
+        service_id: str,
+        hook_instance: str,
+        patient_id: str,
+        advised: Sequence[AdvisedCard],
+        now: datetime,
+    ) -> tuple[list[AdvisedCard], Callable[[], None]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class HookDeps:
     fetch: FetchDeps
     knowledge: Knowledge
     clock: Callable[[], datetime]
-    history: CardHistory
+    history: CardSelection
 
 
 class OutboundCardError(RuntimeError):

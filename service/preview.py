@@ -5,8 +5,9 @@
 - ``GET /preview``: the page (``preview_page/index.html``), with its assets under ``/preview/assets/``;
 - ``GET /preview/api/patients``: the demo patients (``service.demo``): id, title, description;
 - ``POST /preview/api/cards/{patient_id}``: builds the ``patient-view`` request an EHR would send for that
-  demo patient (its full prefetch, dates relative to now) and answers it exactly as the hook does
-  (``service.hook.call_hook``, card history queued for the writer task).
+  demo patient (its full prefetch, dates relative to now) and answers it as the hook does
+  (``service.hook.call_hook``), but outside the card history: its cards are not recorded (so neither the
+  report nor any suppression ever counts them), not counted in the card metrics, and never held back.
 
 The page's files are read once, here; nothing is fetched from elsewhere. Its responses carry their own
 security headers with a Content-Security-Policy that lets the page load its own script and style and call
@@ -15,13 +16,16 @@ its own API, nothing else (``PREVIEW_CSP``); ``service.security`` must leave ``/
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from cards.catalog import calcinosis_service
+from cards.catalog import AdvisedCard, calcinosis_service
 from service.demo import bundle, demo_patients, prefetch
 from service.errors import ErrorCode, ServiceError
 from service.hook import call_hook
@@ -50,6 +54,24 @@ PREVIEW_HEADERS = {
     "cache-control": "no-store",
     "content-security-policy": PREVIEW_CSP,
 }
+
+
+class OutsideHistory:
+    """The preview's card selection: every card is shown and nothing is read, written or counted, so the
+    card history, the report and the suppression of real traffic never see a preview."""
+
+    async def select(
+        self,
+        service_id: str,
+        hook_instance: str,
+        patient_id: str,
+        advised: Sequence[AdvisedCard],
+        now: datetime,
+    ) -> tuple[list[AdvisedCard], Callable[[], None]]:
+        return list(advised), lambda: None
+
+
+OUTSIDE_HISTORY = OutsideHistory()
 
 
 def _response(body: bytes, media_type: str, status: int = 200) -> Response:
@@ -100,7 +122,7 @@ def install_preview(app: FastAPI, settings: Settings) -> None:
     async def cards(patient_id: str, request: Request) -> Response:
         if patient_id not in {p.id for p in demo_patients()}:
             raise _not_found(f"no demo patient {patient_id!r}")
-        deps = request.app.state.deps
+        deps = dataclasses.replace(request.app.state.deps, history=OUTSIDE_HISTORY)
         values = prefetch(bundle(patient_id, deps.clock()))
         raw = orjson.dumps(patient_view_call(patient_id, user=PREVIEW_USER, prefetch=values))
         return _response(orjson.dumps(await call_hook(declaration, raw, deps)), "application/json")

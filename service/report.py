@@ -26,9 +26,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import itertools
 import json
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,10 +34,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
@@ -50,9 +44,6 @@ from service.store.models import FeedbackEntry, IssuedCard, Suppression
 NO_REASON = "no reason given"
 ACCEPTED = "accepted"
 OVERRIDDEN = "overridden"
-MAX_WEEK_TICKS = 12
-CAPTION = "Each card counts once, in the week of its latest feedback. Gaps: weeks without feedback."
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 RuleKey = tuple[str, str]
 
@@ -398,76 +389,32 @@ def weekly_acceptance(outcomes: Iterable[Outcome]) -> dict[str, list[WeekPoint]]
     }
 
 
-def _tick_label(week: date, previous: date | None) -> str:
-    """Day and month; the year only where it starts or changes, to keep labels short enough not to collide."""
-    if previous is None or previous.year != week.year:
-        return f"{week:%d %b}\n{week.year}"
-    return f"{week:%d %b}"
-
-
-def _week_ticks(axes: Axes, series: dict[str, list[WeekPoint]]) -> None:
-    """Ticks on Mondays (at most about a dozen), so each label is exactly a bucket's "week starting" date."""
-    first = min(points[0].week for points in series.values())
-    last = max(points[-1].week for points in series.values())
-    count = (last - first).days // 7 + 1
-    step = -(-count // MAX_WEEK_TICKS)
-    ticks = [first + timedelta(weeks=index) for index in range(0, count, step)]
-    labels = [_tick_label(week, previous) for week, previous in zip(ticks, [None, *ticks], strict=False)]
-    axes.set_xticks([tick.toordinal() for tick in ticks], labels)
-
-
-def _weekly_line(points: list[WeekPoint]) -> tuple[list[int], list[float]]:
-    """x (day ordinals) and y (percent) for every week from the first to the last point; a week without
-    feedback is NaN, so the line breaks there instead of drawing a trend nobody measured."""
-    rates = {point.week: 100 * point.rate for point in points}
-    weeks = range(points[0].week.toordinal(), points[-1].week.toordinal() + 1, 7)
-    return list(weeks), [rates.get(date.fromordinal(day), math.nan) for day in weeks]
-
-
-def _plot_series(axes: Axes, series: dict[str, list[WeekPoint]]) -> None:
-    """One line per rule; markers differ as well as colours so the lines stay apart in grey print."""
-    for (rule_id, points), marker in zip(series.items(), itertools.cycle(MARKERS), strict=False):
-        cards = sum(point.cards for point in points)
-        x, y = _weekly_line(points)
-        label = f"{rule_id} ({cards} cards)"
-        axes.plot(x, y, marker=marker, markersize=7, linewidth=2, clip_on=False, label=label)
-    _week_ticks(axes, series)
-    axes.legend(title="Rule (cards with feedback)", loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
-
-
-def _plot_empty(axes: Axes) -> None:
-    axes.set_xticks([])
-    axes.text(0.5, 0.5, "no feedback yet", transform=axes.transAxes, ha="center", va="center", fontsize=16)
-
-
-def write_plot(report: Report, path: Path) -> None:
-    """A PNG line chart of weekly acceptance per rule; drawn with Agg directly so no GUI is ever needed."""
-    figure = Figure(figsize=(10, 5), dpi=120, layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    series = weekly_acceptance(report.outcomes)
-    if series:
-        _plot_series(axes, series)
-    else:
-        _plot_empty(axes)
-    period = f"since {report.since.isoformat()}" if report.since else "all time"
-    axes.set_title(f"Card acceptance rate by week ({period})", pad=12)
-    axes.set_xlabel("Week starting (Monday, UTC)")
-    axes.set_ylabel("Accepted / (accepted + overridden)")
-    axes.set_ylim(0, 100)
-    axes.yaxis.set_major_formatter(PercentFormatter(100))
-    axes.grid(alpha=0.3)
-    figure.supxlabel(CAPTION, x=0.01, ha="left", fontsize=8, color="dimgray")
-    figure.savefig(path, format="png")
-
-
 def run_report(database_url: str, fmt: str, since: date | None, plot: Path | None) -> str:
     """Build the report (per rule: cards issued, accepted, overridden with reasons, suppressed) and return it
     rendered as 'table' | 'json' | 'csv'; when plot is given, also write a PNG chart there."""
     render = RENDERERS.get(fmt)
     if render is None:
         raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    write_plot = plotter() if plot is not None else None  # before any work: fail fast without matplotlib
     report = asyncio.run(collect(database_url, since))
-    if plot is not None:
+    if write_plot is not None and plot is not None:
         write_plot(report, plot)
     return render(report)
+
+
+class PlotUnavailableError(RuntimeError):
+    """``--plot`` without matplotlib, which only the ``report`` extra installs."""
+
+
+def plotter() -> Callable[[Report, Path], None]:
+    """The chart writer (``service.report_plot``); matplotlib and numpy are an optional extra because only
+    ``--plot`` needs them and they are most of a plain install's download and time."""
+    try:
+        from service.report_plot import write_plot
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("matplotlib"):
+            raise
+        raise PlotUnavailableError(
+            "--plot needs matplotlib, which is not installed: pip install 'calcinosis-cds[report]'"
+        ) from exc
+    return write_plot

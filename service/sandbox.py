@@ -63,8 +63,15 @@ async def wait_for(
 
 
 def _progress(done: int, total: int, label: str, err: TextIO) -> None:
-    filled = BAR_WIDTH * done // total
-    err.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} {label:<28}")
+    """A bar redrawn in place on a terminal; elsewhere (a pipe, a CI log) one plain line per step, as a
+    ``\r`` there only piles every state of the bar onto one line."""
+    if err.isatty():
+        filled = BAR_WIDTH * done // total
+        err.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} {label:<28}")
+        if done == total:
+            err.write("\n")
+    else:
+        err.write(f"{done}/{total} {label}\n")
     err.flush()
 
 
@@ -76,7 +83,6 @@ async def load_demo(base: str, token: str | None, wait_s: float, err: TextIO = s
     async with httpx.AsyncClient(timeout=60, follow_redirects=False) as client:
         await wait_for(client, base, token, wait_s, err)
         for done, patient in enumerate(patients, start=1):
-            _progress(done - 1, len(patients), patient.id, err)
             transaction = demo.bundle(patient.id, now)
             headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, **auth_header(token)}
             try:
@@ -95,6 +101,5 @@ async def load_demo(base: str, token: str | None, wait_s: float, err: TextIO = s
             if failed:
                 first = failed[0].get("response")
                 raise SandboxError(f"FHIR server refused {len(failed)} resources of {patient.id}: {first}")
-        _progress(len(patients), len(patients), "done", err)
-        err.write("\n")
+            _progress(done, len(patients), patient.id, err)
     return len(patients)

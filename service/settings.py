@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     history_queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
     history_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     history_drain_timeout_s: Annotated[float, Field(ge=0, le=300)] = 10.0
+    cors_allow_private_network: bool | None = Field(
+        default=None,
+        description="Answer Private Network Access preflights (a public https page calling this service on a "
+        "private address or localhost, e.g. the hosted CDS Hooks sandbox). Default on in development only.",
+    )
 
     @property
     def migrates_on_start(self) -> bool:
@@ -112,6 +117,12 @@ class Settings(BaseSettings):
     def serves_open_metrics(self) -> bool:
         """``/metrics`` without a token: development only."""
         return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def answers_private_network(self) -> bool:
+        if self.cors_allow_private_network is None:
+            return self.environment is Environment.DEVELOPMENT
+        return self.cors_allow_private_network
 
     @property
     def requires_auth(self) -> bool:

@@ -126,9 +126,10 @@ class ServiceProcess(ServerProcess):
         log_file: Path | None = None,
         log_level: str = "warning",
         launcher: Sequence[str] = (),
+        port: int | None = None,
     ) -> None:
         """``launcher``: a command the script runs under, e.g. ``("prlimit", "--nofile=128")``."""
-        port = free_port()
+        port = port or free_port()
         script = Path(sys.executable).parent / "calcinosis-cds"
         serve = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
         command = [*launcher, *serve]
@@ -243,9 +244,13 @@ class PostgresServer:
 
 
 class FhirTestServer:
-    """The Medplum-backed FHIR R4 server as a child process; one per test session."""
+    """The Medplum-backed FHIR R4 server as a child process; one per test session.
 
-    def __init__(self, token: str) -> None:
+    With ``token`` every request needs it as a bearer token; without, the server is open (as the CDS Hooks
+    sandbox, a browser page that sends none, needs it).
+    """
+
+    def __init__(self, token: str | None) -> None:
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("node is not installed; the test FHIR server needs Node.js >= 20")
@@ -259,8 +264,7 @@ class FhirTestServer:
                 "server.mjs",
                 "--port",
                 "0",
-                "--token",
-                token,
+                *(["--token", token] if token else []),
                 "--exit-on-stdin-eof",
             ],
             cwd=FHIR_SERVER_DIR,
@@ -278,7 +282,7 @@ class FhirTestServer:
         self.origin = f"http://127.0.0.1:{self.port}"
         self.base = f"{self.origin}/fhir"
         self.admin = httpx.Client(
-            base_url=self.origin, headers={"Authorization": f"Bearer {token}"}, timeout=60
+            base_url=self.origin, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=60
         )
 
     def close(self) -> None:

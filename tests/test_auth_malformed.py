@@ -15,8 +15,8 @@ from service.auth import MAX_TOKEN_LIFETIME_S
 from service.trust import SANDBOX_ISSUER
 from tests import jwt_tools as jt
 from tests.conftest import StartService
+from tests.reference_data import load
 from tests.servers import RunningService
-from tests.shared_material import load
 from tests.test_auth import SERVICE_PATH, Keys, assert_rejected, call, trust
 
 SANDBOX_JWKS = load(jt.SANDBOX_JWKS_PATH)

@@ -18,7 +18,8 @@ from service.store.engine import create_engine
 from service.store.replay_table import DatabaseReplayCache
 from service.store.schema import upgrade
 from service.trust import SANDBOX_ISSUER, AuthError, IssuerTrust
-from tests.shared_material import EXAMPLES, SHARED, load
+from tests.jwt_tools import SANDBOX_JWKS_PATH
+from tests.reference_data import EXAMPLES, load
 
 SPEC = EXAMPLES / "spec-2.0.1"
 EXAMPLE_JWT = (SPEC / "example-jwt.txt").read_text().strip()
@@ -80,7 +81,7 @@ def test_the_spec_example_jku_is_not_followed_when_not_allowlisted() -> None:
 
 def test_the_sandbox_key_set_loads_as_inline_trust() -> None:
     sandbox = IssuerTrust(
-        jwks=load(SHARED / "cds-hooks" / "sandbox-client" / "jwks.json"),
+        jwks=load(SANDBOX_JWKS_PATH),
         jku=(SANDBOX_ISSUER + "/.well-known/jwks.json",),
     )
     assert sandbox.algorithms == ("ES384", "RS384")

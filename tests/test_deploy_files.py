@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,14 +21,17 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from service.settings import Settings
+from service.trust import SANDBOX_ISSUER
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / "deploy" / "production.env.example"
+SANDBOX_JWKS = ROOT / "tests" / "data" / "sandbox-jwks.json"
 
 SERVICES = {"cds", "hapi", "load-demo", "postgres", "redis", "cds-replica"}
 BUILT_FROM_SOURCE = {"cds", "load-demo", "cds-replica"}
@@ -209,15 +213,19 @@ def test_compose_services_and_pinned_images() -> None:
 def test_compose_wiring() -> None:
     services: dict[str, Any] = _compose_config()["services"]
     cds = services["cds"]
-    assert {p["published"]: p["target"] for p in cds["ports"]} == {8080: 8080}
-    assert {p["published"]: p["target"] for p in services["hapi"]["ports"]} == {8090: 8080}
+    # The service lives in HAPI's network namespace, so http://localhost:8090/fhir - the URL a browser-based
+    # sandbox sends as fhirServer - reaches HAPI from the service too; hapi publishes both ports.
+    assert cds["network_mode"] == "service:hapi"
+    assert "ports" not in cds
+    assert {p["published"]: p["target"] for p in services["hapi"]["ports"]} == {8080: 8080, 8090: 8090}
+    assert services["hapi"]["environment"]["SERVER_PORT"] == "8090"
     assert cds["environment"]["CDS_ENVIRONMENT"] == "development"
-    assert json.loads(cds["environment"]["CDS_FHIR_SERVER_ALLOWLIST"]) == ["http://hapi:8080/fhir"]
+    assert json.loads(cds["environment"]["CDS_FHIR_SERVER_ALLOWLIST"]) == ["http://localhost:8090/fhir"]
     assert cds["environment"]["CDS_PUBLIC_BASE_URL"] == "http://localhost:8080"
     assert any(v.split(":")[1] == "/data" for v in cds["volumes"]), "cds keeps its SQLite file in a volume"
 
     load = services["load-demo"]
-    assert load["command"][:4] == ["calcinosis-cds", "load-demo", "--fhir-server", "http://hapi:8080/fhir"]
+    assert load["command"][:4] == ["calcinosis-cds", "load-demo", "--fhir-server", "http://hapi:8090/fhir"]
     assert "--wait" in load["command"], "HAPI has no healthcheck: the loader must wait for it"
     assert load["restart"] == "no"
     assert "hapi" in load["depends_on"]
@@ -226,6 +234,31 @@ def test_compose_wiring() -> None:
     assert replica["CDS_DATABASE_URL"] == "postgresql://cds:cds@postgres:5432/cds"
     assert replica["CDS_REDIS_URL"] == "redis://redis:6379/0"
     assert {"postgres", "redis"} <= set(services["cds-replica"]["depends_on"])
+
+
+def test_compose_service_trusts_the_official_sandbox_and_production_would_refuse_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 14: the compose file trusted no issuer, so the sandbox's token got a 401 and it showed "All
+    clear!". Its settings must parse, trust the sandbox (key set inline, jku allowed) - and be refused as
+    production settings."""
+    environment: dict[str, str] = _compose_config()["services"]["cds"]["environment"]
+    for name in [n for n in os.environ if n.startswith("CDS_")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    trust = Settings().trusted_issuers[SANDBOX_ISSUER]
+    assert trust.jwks == json.loads(
+        (ROOT / "tests" / "data" / "sandbox-jwks.json").read_text(encoding="utf-8")
+    )
+    assert trust.jku == (f"{SANDBOX_ISSUER}/.well-known/jwks.json",)
+    monkeypatch.setenv("CDS_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match=r"refused: sandbox-key"):
+        Settings(
+            fhir_server_allowlist=["https://ehr.example.org/fhir"],
+            public_base_url="https://cds.example.org",
+            patient_hash_key="k" * 40,
+        )
 
 
 def test_compose_profiles_and_health_conditions() -> None:

@@ -14,8 +14,8 @@ import pytest
 from service.settings import Settings
 from tests import fhir_data as fd
 from tests.load_tools import rows
+from tests.reference_data import EXAMPLES, load
 from tests.servers import RunningService
-from tests.shared_material import EXAMPLES, load
 
 HOOK = "/cds-services/calcinosis-cutis-risk"
 FEEDBACK = HOOK + "/feedback"

@@ -20,7 +20,7 @@ from terminology.fhir_elements import ReadElements
 from terminology.knowledge import load_knowledge
 from terminology.snapshot_builder import build_snapshot
 from tests import fhir_data as fd
-from tests.shared_material import SHARED
+from tests.reference_data import FHIR_SAMPLES
 
 K = load_knowledge()
 AS_OF = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -163,7 +163,7 @@ def test_every_kept_element_is_read(element: str) -> None:
     assert _outcome(stripped, note) != _outcome(sink, INFORMATION_ONLY)
 
 
-FHIR_FIXTURES = sorted(DEMO.glob("*.json")) + sorted((SHARED / "fhir").glob("*/*.json"))
+FHIR_FIXTURES = sorted(DEMO.glob("*.json")) + sorted(FHIR_SAMPLES.glob("*/*.json"))
 GOLDEN_REQUESTS = sorted(GOLDEN.glob("*.request.json"))
 
 

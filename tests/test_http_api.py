@@ -14,8 +14,8 @@ from cards.render import PROVENANCE
 from service.wire import HookResponse
 from tests import fhir_data as fd
 from tests.conftest import StartService
+from tests.reference_data import EXAMPLES, load
 from tests.servers import RunningService
-from tests.shared_material import EXAMPLES, load
 
 GOLDEN = Path(__file__).parent / "golden"
 SERVICE_ID = "calcinosis-cutis-risk"

@@ -94,8 +94,11 @@ def test_each_demo_patient_gets_the_cards_its_catalog_entry_promises(
 def test_cards_are_the_hooks_own_answer(
     preview_service: RunningService, client: httpx.Client, database: Path
 ) -> None:
-    """The same cards as the real hook gives for the same request (uuids aside), and history is written."""
+    """The same cards as the real hook gives for the same request (uuids aside); but only the hook's go to
+    the card history (and so to the report) and the card metrics, never the preview's (issue 14)."""
+    counted_before = cards_counted(client, preview_service)
     previewed = client.post(f"{preview_service.url}/preview/api/cards/{CALCIPHYLAXIS.id}").json()
+    assert cards_counted(client, preview_service) == counted_before
     now = datetime.now(UTC)
     request = patient_view_call(
         CALCIPHYLAXIS.id, user=PREVIEW_USER, prefetch=prefetch(bundle(CALCIPHYLAXIS.id, now))
@@ -115,15 +118,25 @@ def test_cards_are_the_hooks_own_answer(
         return list(cards)
 
     assert without_uuids(previewed) == without_uuids(hooked)
-    issued = {card["uuid"] for card in previewed["cards"]}
+    assert cards_counted(client, preview_service) == counted_before + len(hooked["cards"])
+    issued = {card["uuid"] for card in hooked["cards"]}
     deadline = time.monotonic() + 10
-    while True:  # the history is written after the response, as the hook does
+    while True:  # the history is written after the response
         with sqlite3.connect(database) as db:
             stored = {row[0] for row in db.execute("SELECT card_uuid FROM card_history")}
         if issued <= stored or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     assert issued <= stored
+    assert not {card["uuid"] for card in previewed["cards"]} & stored
+
+
+def cards_counted(client: httpx.Client, service: RunningService) -> float:
+    """The sum of ``cds_cards_total`` over its labels."""
+    metrics = client.get(f"{service.url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith("cds_cards_total{")
+    )
 
 
 def test_unknown_patient_is_a_404_operation_outcome(

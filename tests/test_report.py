@@ -35,8 +35,8 @@ from service.report import (
     collect,
     run_report,
     weekly_acceptance,
-    write_plot,
 )
+from service.report_plot import write_plot
 from service.store.engine import create_engine
 from service.store.models import Base, FeedbackEntry, IssuedCard, Suppression
 from service.store.schema import upgrade

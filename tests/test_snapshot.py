@@ -10,7 +10,7 @@ from terminology import snapshot_builder
 from terminology.knowledge import load_knowledge
 from terminology.snapshot_builder import build_snapshot
 from tests import fhir_data as fd
-from tests.shared_material import SHARED, load
+from tests.reference_data import FHIR_SAMPLES, load
 
 K = load_knowledge()
 
@@ -105,7 +105,7 @@ def test_operation_outcome_entries_are_not_resources() -> None:
 
 
 def test_us_core_calcium_has_no_ucum_code_but_is_read() -> None:
-    obs = load(SHARED / "fhir" / "us-core" / "Observation-serum-calcium.json")
+    obs = load(FHIR_SAMPLES / "us-core" / "Observation-serum-calcium.json")
     pid = obs["subject"]["reference"].split("/")[-1]
     result = build_snapshot(pid, [obs], K, fd.NOW).latest("calcium-total")
     assert result is not None
@@ -116,7 +116,7 @@ def test_synthea_calcium_is_read_through_urn_uuid_subjects() -> None:
     """Synthea's subjects are ``urn:uuid:`` references that the Bundle resolves to its one Patient."""
     calcium_codes = {code for _, code in K.codes_of(K.analytes["calcium-total"].value_set)}
     counts = []
-    for path in sorted((SHARED / "fhir" / "synthea").glob("*.json")):
+    for path in sorted((FHIR_SAMPLES / "synthea").glob("*.json")):
         bundle = load(path)
         patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
         calcium_entries = [
@@ -132,9 +132,7 @@ def test_synthea_calcium_is_read_through_urn_uuid_subjects() -> None:
     assert sum(present for _, present in counts) > 0
 
 
-@pytest.mark.parametrize(
-    "path", sorted((SHARED / "fhir" / "synthea").glob("*.json")), ids=lambda p: p.stem[:20]
-)
+@pytest.mark.parametrize("path", sorted((FHIR_SAMPLES / "synthea").glob("*.json")), ids=lambda p: p.stem[:20])
 def test_synthea_blood_creatinine_and_mdrd_egfr_are_read(path: Any) -> None:
     bundle = load(path)
     patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")

@@ -9,7 +9,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from service import wire
-from tests.shared_material import EXAMPLES, load
+from tests.reference_data import EXAMPLES, load
 
 # The JWT/JWK examples (21-24) are not CDS Hooks wire documents; the authentication work reads them.
 NOT_WIRE = {"21-jwt-header.json", "22-jwt-payload.json", "23-jwks-public.json", "24-jwk-private-example.json"}

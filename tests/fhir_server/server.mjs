@@ -16,6 +16,14 @@ const { loadDefinitions, createRouter, TestRepository, buildCapabilityStatement 
 const FHIR_JSON = 'application/fhir+json';
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const MAX_LOG = 1000;
+// CORS (Fetch standard, https://fetch.spec.whatwg.org/#http-cors-protocol): browser clients such as the
+// CDS Hooks sandbox read this server from their page, so every answer allows any origin (no cookies are
+// used, so `*` is enough) and exposes the headers a FHIR client reads.
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'ETag, Last-Modified, Location, Content-Location',
+};
+const PREFLIGHT_MAX_AGE_S = '600';
 
 const { split } = loadDefinitions({ splitSearchParams: !args.noSplit });
 const resourceTypes = new Set(core.getResourceTypes());
@@ -62,6 +70,10 @@ async function handle(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
   const path = url.pathname;
   const area = path === '/fhir' || path.startsWith('/fhir/') ? 'fhir' : path.startsWith('/admin/') ? 'admin' : null;
+  for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
+  if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+    return sendPreflight(req, res); // preflights carry no credentials: answered before the token check
+  }
   if (!area) {
     return sendFhir(res, 404, outcome('not-found', `Unknown route: ${req.method} ${path}`));
   }
@@ -265,6 +277,22 @@ function outcome(code, diagnostics) {
 function sendFhir(res, status, body) {
   res.writeHead(status, { 'Content-Type': FHIR_JSON });
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/**
+ * A CORS preflight: any method this server serves, the headers the browser asks for, and Private Network
+ * Access (https://wicg.github.io/private-network-access/) when asked, as this server is loopback-only.
+ */
+function sendPreflight(req, res) {
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
+  const requested = req.headers['access-control-request-headers'];
+  if (requested) res.setHeader('Access-Control-Allow-Headers', requested);
+  if (req.headers['access-control-request-private-network'] === 'true') {
+    res.setHeader('Access-Control-Allow-Private-Network', 'true');
+  }
+  res.setHeader('Access-Control-Max-Age', PREFLIGHT_MAX_AGE_S);
+  res.writeHead(204);
+  res.end();
 }
 
 function sendJson(res, status, body) {
