@@ -6,8 +6,7 @@ chart open counts as a first open) and counts what the clinician would see. Popu
 
 * ``demo``: the ten demo patients (``service/demo``), dates relative to now;
 * ``golden``: the golden scenarios' requests (``tests/golden``), at their fixed clock;
-* ``synthea``: the Synthea patient Bundles in ``$CDS_SHARED_DIR/fhir/synthea`` (default ``../shared``),
-  when that folder exists — it is reference material beside the repository, not part of it.
+* ``synthea``: the Synthea patient Bundles kept in ``tests/data/fhir/synthea`` (sources in ``NOTICE.md``).
 
     .venv/bin/python -m bench.burden [--population demo,golden,synthea] [--json]
 
@@ -19,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -69,7 +67,7 @@ def _golden() -> Iterator[Chart]:
 
 
 def _synthea(now: datetime) -> Iterator[Chart]:
-    folder = Path(os.environ.get("CDS_SHARED_DIR", ROOT.parent / "shared")) / "fhir" / "synthea"
+    folder = ROOT / "tests" / "data" / "fhir" / "synthea"
     for path in sorted(folder.glob("*.json")):
         document = json.loads(path.read_text(encoding="utf-8"))
         patient = next(e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "Patient")

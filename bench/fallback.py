@@ -17,8 +17,8 @@ from typing import Any
 
 from bench import workload
 from bench.client import KeepAliveClient, interleaved
-from service.fhir_client import query_url
-from service.prefetch import render_template, token_values
+from service.fhir.client import query_url
+from service.fhir.prefetch import render_template, token_values
 from service.settings import Settings
 from tests.servers import FhirTestServer
 

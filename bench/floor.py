@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # The same uvicorn settings as ``calcinosis-cds serve`` (service.cli), so only the app differs.
+    # The same uvicorn settings as ``calcinosis-cds serve`` (service.cli.main), so only the app differs.
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", server_header=False)
 
 

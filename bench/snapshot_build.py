@@ -1,7 +1,7 @@
 """Snapshot build time for 100, 1,000 and 10,000 Observations (a benchmark, not a timed test).
 
 Run: ``.venv/bin/python -m bench.snapshot_build``. Builds the benchmark's patient (``bench.workload``) as
-a hook request, decodes it as the service does (``service.decode``), then times ``build_snapshot`` alone
+a hook request, decodes it as the service does (``service.api.decode``), then times ``build_snapshot`` alone
 (median and p95 of repeated builds). Target (issue 3): well under 100 ms at 10,000 Observations.
 """
 
@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from bench import workload
-from service.decode import decode_request
+from service.api.decode import decode_request
 from terminology.knowledge import load_knowledge
 from terminology.snapshot_builder import build_snapshot
 

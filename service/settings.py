@@ -1,6 +1,6 @@
 """Service settings, read from ``CDS_*`` environment variables (pydantic-settings).
 
-Settings are built once and handed to :func:`service.app.create_app`; nothing reads the environment at
+Settings are built once and handed to :func:`service.api.app.create_app`; nothing reads the environment at
 import time. Production refuses settings that would be unsafe rather than starting with them.
 """
 
@@ -12,9 +12,9 @@ from typing import Annotated, Self
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.key_policy import load_key_set
-from service.outbound import normalize_base
-from service.trust import SANDBOX_ISSUER, IssuerTrust
+from service.auth.key_policy import load_key_set
+from service.auth.trust import SANDBOX_ISSUER, IssuerTrust
+from service.fhir.outbound import normalize_base
 
 
 class Environment(StrEnum):

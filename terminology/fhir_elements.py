@@ -2,7 +2,7 @@
 
 A chart's resources are mostly elements no rule reads (``meta``, ``text`` narrative, ``encounter``,
 ``category``, ``performer``, ``identifier``, extensions...). Decoding them costs time and memory for nothing,
-so the service's decoder (``service.decode``) keeps only the top-level elements named here, for every
+so the service's decoder (``service.api.decode``) keeps only the top-level elements named here, for every
 resource type at once, plus the Bundle structure around them. Each kept element is decoded whole (``Any``):
 the tolerant readers in this package still see exactly what the sender wrote and report junk as before.
 
@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 
 
 class ReadElements(TypedDict, total=False):
-    """Every top-level element any reader of this package (or ``service.prefetch``) looks at."""
+    """Every top-level element any reader of this package (or ``service.fhir.prefetch``) looks at."""
 
     resourceType: Any
     id: Any
@@ -52,7 +52,7 @@ class ReadElements(TypedDict, total=False):
     birthDate: Any
     deceasedBoolean: Any
     deceasedDateTime: Any
-    # OperationOutcome (service.prefetch: an EHR that failed a prefetch query)
+    # OperationOutcome (service.fhir.prefetch: an EHR that failed a prefetch query)
     issue: Any
 
 
@@ -63,7 +63,7 @@ class BundleEntry(TypedDict, total=False):
 
 class ResourceOrBundle(ReadElements, total=False):
     """A prefetch value or a FHIR server's answer: one resource, or a Bundle of them (with paging links and
-    its ``total``: together they tell a partial searchset, ``service.resolve.incomplete``)."""
+    its ``total``: together they tell a partial searchset, ``service.fhir.resolve.incomplete``)."""
 
     link: Any
     total: Any

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.wire import patient_view_call
+from service.api.wire import patient_view_call
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"

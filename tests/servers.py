@@ -23,7 +23,7 @@ from typing import Any, Self
 import httpx
 import uvicorn
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 FHIR_SERVER_DIR = Path(__file__).parent / "fhir_server"

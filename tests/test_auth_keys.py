@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from service.jwks import KeySets
-from service.key_policy import SANDBOX_KEY_THUMBPRINTS, thumbprint
-from service.trust import AuthError, IssuerTrust
+from service.auth.jwks import KeySets
+from service.auth.key_policy import SANDBOX_KEY_THUMBPRINTS, thumbprint
+from service.auth.trust import AuthError, IssuerTrust
 from tests import jwt_tools as jt
 from tests.conftest import StartService
 from tests.local_http import JsonServer

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from service.auth import MAX_TOKEN_LIFETIME_S
-from service.trust import SANDBOX_ISSUER
+from service.auth.trust import SANDBOX_ISSUER
+from service.auth.verifier import MAX_TOKEN_LIFETIME_S
 from tests import jwt_tools as jt
 from tests.conftest import StartService
 from tests.reference_data import load

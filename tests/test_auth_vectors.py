@@ -10,14 +10,14 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
-from service.auth import Verifier
-from service.jwks import KeySets
+from service.auth.jwks import KeySets
+from service.auth.trust import SANDBOX_ISSUER, AuthError, IssuerTrust
+from service.auth.verifier import Verifier
 from service.metrics import Metrics
 from service.settings import Environment, Settings
 from service.store.engine import create_engine
 from service.store.replay_table import DatabaseReplayCache
 from service.store.schema import upgrade
-from service.trust import SANDBOX_ISSUER, AuthError, IssuerTrust
 from tests.jwt_tools import SANDBOX_JWKS_PATH
 from tests.reference_data import EXAMPLES, load
 

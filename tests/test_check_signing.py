@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
+from service.cli.main import main
 from service.demo import demo_patients
 from tests.servers import FhirTestServer, ServiceProcess, free_port
 from tests.test_sandbox_cli import outline, run

@@ -12,9 +12,9 @@ import subprocess
 
 import pytest
 
-from service.cli import _parser, main
+from service.cli.main import _parser, main
+from service.cli.sandbox import load_demo
 from service.demo import demo_patients
-from service.sandbox import load_demo
 from tests.servers import FhirTestServer
 from tests.test_sandbox_cli import SCRIPT
 

@@ -23,8 +23,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from service.auth.trust import SANDBOX_ISSUER
 from service.settings import Settings
-from service.trust import SANDBOX_ISSUER
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"

@@ -1,4 +1,4 @@
-"""Filtered decoding (service.decode) keeps every element the snapshot reads and changes no result.
+"""Filtered decoding (service.api.decode) keeps every element the snapshot reads and changes no result.
 
 The decoder skips FHIR elements no reader looks at. If a reader starts reading an element that
 ``terminology.fhir_elements`` does not list, the snapshots below differ and this test names the fixture.
@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 from bench import workload
-from service.decode import MalformedJsonError, decode_json, decode_request, decode_resource
-from service.prefetch import PrefetchState, classify
+from service.api.decode import MalformedJsonError, decode_json, decode_request, decode_resource
+from service.fhir.prefetch import PrefetchState, classify
 from terminology.fhir_elements import ReadElements
 from terminology.knowledge import load_knowledge
 from terminology.snapshot_builder import build_snapshot

@@ -1,8 +1,9 @@
 """Golden scenarios: ``tests/golden/<scenario>.request.json`` -> ``<scenario>.response.json``.
 
-Each request is answered in-process exactly as ``POST /cds-services/{id}`` does (``service.hook.call_hook``
-with the app's dependencies), but without HTTP and with a fixed clock (:data:`NOW`, stated in
-``tests/golden/README.md``). Card and suggestion uuids are normalised to ``"<uuid>"`` before comparing.
+Each request is answered in-process exactly as ``POST /cds-services/{id}`` does
+(``service.api.call.call_hook`` with the app's dependencies), but without HTTP and with a fixed clock
+(:data:`NOW`, stated in ``tests/golden/README.md``). Card and suggestion uuids are normalised to
+``"<uuid>"`` before comparing.
 
 Regenerate the responses with ``GOLDEN_UPDATE=1 .venv/bin/python -m pytest tests/test_golden.py`` and read
 every changed response before keeping it: :data:`EXPECTED_CARDS` pins the clinical outcome of each scenario
@@ -28,16 +29,16 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.catalog import ServiceDeclaration, calcinosis_service
 from cards.render import PROVENANCE
-from service.history import CardHistory
-from service.history_writer import HistoryWriter
-from service.hook import HookDeps, call_hook
+from service.api.call import HookDeps, call_hook
+from service.api.registry import Registry
+from service.api.sendable import card_problems
+from service.fhir.outbound import Allowlist
+from service.fhir.resolve import FetchDeps
 from service.metrics import Metrics
-from service.outbound import Allowlist
-from service.registry import Registry
-from service.resolve import FetchDeps
-from service.sendable import card_problems
 from service.settings import Environment, Settings
 from service.store.engine import create_engine
+from service.store.history import CardHistory
+from service.store.history_writer import HistoryWriter
 from service.store.repository import Store
 from service.store.schema import ensure_schema
 from terminology.knowledge import load_knowledge

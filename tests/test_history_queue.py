@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from service.report import Report, collect
+from service.cli.report import Report, collect
 from tests.conftest import StartService
 from tests.db_lock import held_lock
 from tests.load_tools import (

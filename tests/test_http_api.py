@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from cards.render import PROVENANCE
-from service.wire import HookResponse
+from service.api.wire import HookResponse
 from tests import fhir_data as fd
 from tests.conftest import StartService
 from tests.reference_data import EXAMPLES, load

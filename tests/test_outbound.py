@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.outbound import Allowlist, UnsafeUrlError, normalize_base, normalize_url, remove_dot_segments
+from service.fhir.outbound import (
+    Allowlist,
+    UnsafeUrlError,
+    normalize_base,
+    normalize_url,
+    remove_dot_segments,
+)
 
 ALLOW = Allowlist.from_entries(["https://ehr.example.org/fhir", "http://127.0.0.1:8080/r4/"])
 

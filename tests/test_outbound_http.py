@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from service.outbound_http import StreamBackend
+from service.fhir.outbound_http import StreamBackend
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 RUNNERS = {"asyncio": asyncio.run, "uvloop": uvloop.run}

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from service.prefetch import PrefetchState, TemplateError, classify, render_template, token_values, tokens_of
+from service.fhir.prefetch import (
+    PrefetchState,
+    TemplateError,
+    classify,
+    render_template,
+    token_values,
+    tokens_of,
+)
 
 ERROR_OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}
 WARNING_OUTCOME = {

@@ -20,10 +20,10 @@ import httpx
 import orjson
 import pytest
 
+from service.api.preview import PREVIEW_CSP, PREVIEW_USER
+from service.api.wire import patient_view_call
 from service.demo import bundle, demo_patients, prefetch
-from service.preview import PREVIEW_CSP, PREVIEW_USER
 from service.settings import Settings
-from service.wire import patient_view_call
 from tests.servers import RunningService
 from tests.settings_data import production_settings
 

@@ -9,7 +9,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.catalog import calcinosis_service
 from cards.given import Given
-from service.sendable import card_problems
+from service.api.sendable import card_problems
 from terminology.knowledge import load_knowledge
 from terminology.snapshot_builder import build_snapshot
 from tests import fhir_data as fd

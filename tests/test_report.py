@@ -27,7 +27,7 @@ import pytest
 from matplotlib import image
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.report import (
+from service.cli.report import (
     FORMATS,
     Outcome,
     Report,
@@ -36,7 +36,7 @@ from service.report import (
     run_report,
     weekly_acceptance,
 )
-from service.report_plot import write_plot
+from service.cli.report_plot import write_plot
 from service.store.engine import create_engine
 from service.store.models import Base, FeedbackEntry, IssuedCard, Suppression
 from service.store.schema import upgrade

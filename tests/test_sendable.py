@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from service.sendable import card_problems
+from service.api.sendable import card_problems
 
 GOOD: dict[str, Any] = {
     "uuid": "u1",

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from service.cli import main
+from service.cli.main import main
 
 VALUE = "s3cret-in-the-value"  # not a secret: shows that values are never echoed
 

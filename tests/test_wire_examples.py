@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from service import wire
+from service.api import wire
 from tests.reference_data import EXAMPLES, load
 
 # The JWT/JWK examples (21-24) are not CDS Hooks wire documents; the authentication work reads them.

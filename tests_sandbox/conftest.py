@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from service.sandbox import load_demo
+from service.cli.sandbox import load_demo
 from tests.servers import FhirTestServer, ServiceProcess, free_port
 from tests_sandbox.harness import (
     CHROMIUM,

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.replay import ReplayCacheUnavailableError
+from service.auth.replay import ReplayCacheUnavailableError
 from service.store.engine import create_engine
 from service.store.models import UsedTokenId
 

@@ -1,6 +1,6 @@
 """Reads and writes of card history, suppressions and feedback.
 
-Card history is written in batches of hook calls, one transaction per batch (``service.history_writer``
+Card history is written in batches of hook calls, one transaction per batch (``service.store.history_writer``
 drains its queue into :meth:`Store.record_calls`); suppression needs one indexed read per call. Feedback
 batches are atomic (all or nothing) and idempotent: each item's dedupe key is a hash of its service, card,
 outcome, reason and timestamp, so a redelivered batch is stored once.
@@ -18,8 +18,8 @@ from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from service.api.wire import FeedbackItem
 from service.store.models import FeedbackEntry, IssuedCard, Suppression
-from service.wire import FeedbackItem
 
 
 @dataclass(frozen=True, slots=True)

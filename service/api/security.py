@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.auth import Verifier
+from service.auth.replay import ReplayCacheUnavailableError
+from service.auth.trust import AuthError
+from service.auth.verifier import Verifier
 from service.errors import ErrorCode, ServiceError
-from service.replay import ReplayCacheUnavailableError
-from service.trust import AuthError
 
 UNAUTHORIZED = 401
 SERVICE_UNAVAILABLE = 503

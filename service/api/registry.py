@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from cards.catalog import ServiceDeclaration
-from service.prefetch import USER_TOKENS, tokens_of
-from service.wire import DiscoveryResponse, PatientViewContext, ServiceDescription
+from service.api.wire import DiscoveryResponse, PatientViewContext, ServiceDescription
+from service.fhir.prefetch import USER_TOKENS, tokens_of
 
 # Tokens a template may use: the hook's context fields and the spec's user tokens.
 _CONTEXT_TOKENS = {f"context.{name}" for name in PatientViewContext.model_fields}

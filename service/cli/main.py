@@ -27,12 +27,12 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.app import create_app
-from service.check import check, render
-from service.client_token import DEFAULT_ISSUER, TokenSigner, make_dev_keys
-from service.observability import configure_json_logging
-from service.sandbox import SandboxError, load_demo
-from service.server import server_config
+from service.api.app import create_app
+from service.api.observability import configure_json_logging
+from service.api.server import server_config
+from service.auth.client_token import DEFAULT_ISSUER, TokenSigner, make_dev_keys
+from service.cli.check import check, render
+from service.cli.sandbox import SandboxError, load_demo
 from service.settings import Settings
 from service.settings_errors import settings_problems
 from service.store.engine import create_engine
@@ -177,7 +177,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from service.report import PlotUnavailableError, run_report
+    from service.cli.report import PlotUnavailableError, run_report
 
     try:
         print(run_report(settings.database_url, args.format, args.since, args.plot))

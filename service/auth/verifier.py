@@ -4,7 +4,7 @@
 never ``none`` or HS*); ``aud`` is the exact URL of the endpoint called (string or array); ``exp``, ``iat``
 and ``jti`` are required, ``iat`` may not be in the future beyond a small leeway, ``tenant`` must be allowed
 when the issuer lists tenants, and each ``jti`` is accepted once during the token's lifetime. The key must
-fit the token's ``alg`` before anything is decoded (``service.key_policy``), and ``iat``/``exp`` must be
+fit the token's ``alg`` before anything is decoded (``service.auth.key_policy``), and ``iat``/``exp`` must be
 finite JSON numbers (RFC 7519 § 2 NumericDate) with ``exp`` at most ``MAX_TOKEN_LIFETIME_S`` ahead, so the
 replay cache holds each ``jti`` for a bounded time. A rejection is a 401 with ``WWW-Authenticate: Bearer``
 and no detail; the log gets iss, kid, jti and a reason code, never the token. A replay cache that cannot
@@ -22,10 +22,10 @@ from typing import Any
 
 import jwt
 
-from service.jwks import KeySets
+from service.auth.jwks import KeySets
+from service.auth.replay import ReplayCache, ReplayCacheUnavailableError
+from service.auth.trust import AuthError, IssuerTrust
 from service.metrics import Metrics
-from service.replay import ReplayCache, ReplayCacheUnavailableError
-from service.trust import AuthError, IssuerTrust
 
 log = logging.getLogger("calcinosis_cds.auth")
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]

@@ -24,7 +24,7 @@ class MalformedJsonError(ValueError):
     """The bytes are not JSON (or nest too deeply to decode safely)."""
 
 
-# CDS Hooks 2.0 § HTTP Request: the fields of a call; each is checked by service.wire afterwards.
+# CDS Hooks 2.0 § HTTP Request: the fields of a call; each is checked by service.api.wire afterwards.
 class FilteredRequest(TypedDict, total=False):
     hook: Any
     hookInstance: Any

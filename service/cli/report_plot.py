@@ -1,6 +1,6 @@
 """The acceptance chart of ``calcinosis-cds report --plot``: weekly acceptance per rule, as a PNG.
 
-Apart from the report itself (``service.report``) because it needs matplotlib (and numpy), which only the
+Apart from the report itself (``service.cli.report``) because it needs matplotlib (and numpy), which only the
 ``report`` extra installs: ``pip install 'calcinosis-cds[report]'``.
 """
 
@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from service.report import Report, WeekPoint, weekly_acceptance
+from service.cli.report import Report, WeekPoint, weekly_acceptance
 
 MAX_WEEK_TICKS = 12
 CAPTION = "Each card counts once, in the week of its latest feedback. Gaps: weeks without feedback."

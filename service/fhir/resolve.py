@@ -1,6 +1,6 @@
 """Resolving a request's prefetch into data: use what the EHR sent, fetch what it did not.
 
-Implements the state machine of ``service.prefetch`` against the FHIR server: every key that is missing,
+Implements the state machine of ``service.fhir.prefetch`` against the FHIR server: every key that is missing,
 that the EHR failed, or whose data is about another patient only (a Patient with another id, a searchset
 naming only other patients) is fetched, and a searchset the EHR sent only part of (a ``next`` link, or a
 ``total`` above its entries) is completed by following its ``next`` links (else fetched again), all
@@ -20,13 +20,13 @@ from typing import Any
 
 import httpx
 
+from service.api.wire import HookRequest
 from service.errors import ErrorCode, Problem, ServiceError
-from service.fhir_client import FetchLimits, FhirClient, FhirFetchError, next_link
+from service.fhir.client import FetchLimits, FhirClient, FhirFetchError, next_link
+from service.fhir.outbound import Allowlist, normalize_base
+from service.fhir.prefetch import PrefetchState, classify, render_template, token_values
 from service.metrics import Metrics
-from service.outbound import Allowlist, normalize_base
-from service.prefetch import PrefetchState, classify, render_template, token_values
 from service.settings import Settings
-from service.wire import HookRequest
 from terminology.subjects import patient_references
 
 log = logging.getLogger("calcinosis_cds.prefetch")

@@ -17,13 +17,13 @@ from typing import Any
 
 import httpx
 
-from service.client_token import TokenSigner
-from service.fhir_client import FetchLimits, FhirClient, FhirFetchError
-from service.outbound import UnsafeUrlError, normalize_base
-from service.prefetch import render_template, token_values
-from service.sandbox import SandboxError, outcome_text
+from service.api.wire import patient_view_call
+from service.auth.client_token import TokenSigner
+from service.cli.sandbox import SandboxError, outcome_text
+from service.fhir.client import FetchLimits, FhirClient, FhirFetchError
+from service.fhir.outbound import UnsafeUrlError, normalize_base
+from service.fhir.prefetch import render_template, token_values
 from service.settings import Settings
-from service.wire import patient_view_call
 
 COLORS = {"info": "\033[34m", "warning": "\033[33m", "critical": "\033[31m"}
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -42,7 +42,7 @@ async def _service(service_url: str | None) -> AsyncIterator[tuple[httpx.AsyncCl
         async with httpx.AsyncClient(timeout=60) as client:
             yield client, service_url.rstrip("/")
         return
-    from service.app import create_app  # only the in-process mode needs the whole app
+    from service.api.app import create_app  # only the in-process mode needs the whole app
 
     with tempfile.TemporaryDirectory(prefix="cds-check-") as folder:
         app = create_app(Settings(database_url=f"sqlite:///{folder}/check.db"))

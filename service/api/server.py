@@ -103,7 +103,7 @@ def bounded_head_protocol(settings: Settings) -> type[BoundedHeadProtocol]:
 
 def server_config(app: Any, settings: Settings, host: str, port: int, log_level: str) -> uvicorn.Config:
     """The uvicorn configuration of ``serve``. ``server_header=False``: no "server: uvicorn" banner;
-    ``log_config=None``: uvicorn logs through our JSON handler (``service.observability``)."""
+    ``log_config=None``: uvicorn logs through our JSON handler (``service.api.observability``)."""
     return uvicorn.Config(
         app,
         host=host,

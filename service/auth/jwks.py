@@ -3,9 +3,9 @@
 A token's ``jku`` header is followed only when it is in the issuer's allowlist (exact match) - the JOSE
 libraries never follow it themselves, and following an attacker's URL would let anyone mint keys. Fetched
 sets are cached and refetched on an unknown ``kid``, at most once per ``CDS_JWKS_REFRESH_INTERVAL_S`` per
-URL, with the shared HTTP client, a timeout and no redirects. Keys that ``service.key_policy`` refuses are
-left out of a fetched set and logged with a reason code (a token naming one then fails as ``unknown-kid``);
-inline sets were checked whole when the settings were read.
+URL, with the shared HTTP client, a timeout and no redirects. Keys that ``service.auth.key_policy`` refuses
+are left out of a fetched set and logged with a reason code (a token naming one then fails as
+``unknown-kid``); inline sets were checked whole when the settings were read.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from typing import Any
 
 import httpx
 
-from service.key_policy import VerificationKey, load_key_set
-from service.trust import AuthError, IssuerTrust
+from service.auth.key_policy import VerificationKey, load_key_set
+from service.auth.trust import AuthError, IssuerTrust
 
 log = logging.getLogger("calcinosis_cds.jwks")
 MAX_JWKS_BYTES = 256 * 1024
 
 
 def parse_key_set(data: Any, production: bool) -> dict[str, VerificationKey]:
-    """kid -> key of a JWK Set, leaving out (and logging) the keys ``service.key_policy`` refuses."""
+    """kid -> key of a JWK Set, leaving out (and logging) the keys ``service.auth.key_policy`` refuses."""
     keys, refused = load_key_set(data, production)
     for refusal in refused:
         log.warning("skipping key kid=%s reason=%s", refusal.kid[:80], refusal.reason)

@@ -1,6 +1,6 @@
 """A thin FHIR R4 read client for the hook's fallback fetches (one ``httpx.AsyncClient`` per app).
 
-Guards, in order: every URL is normalised (``service.outbound``) and only URLs under the request's
+Guards, in order: every URL is normalised (``service.fhir.outbound``) and only URLs under the request's
 ``fhirServer`` are requested, in their normalised form (paging ``next`` links included); redirects are not
 followed; each request's timeout is no longer than what is left of the hook's budget, and no answer is
 decoded once the budget is spent; a response's size is counted while it is read, after gzip inflation,
@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from service.decode import MalformedJsonError, decode_resource
-from service.outbound import NormalUrl, UnsafeUrlError, normalize_url
+from service.api.decode import MalformedJsonError, decode_resource
+from service.fhir.outbound import NormalUrl, UnsafeUrlError, normalize_url
 from service.settings import Settings
 
 FHIR_JSON = "application/fhir+json"
@@ -236,7 +236,7 @@ class _Body:
             raise FhirFetchError("fhir-bad-response", "gzip response is truncated")
 
     def decode(self) -> Any:
-        """The body as JSON (``service.decode.decode_resource``); raises ``MalformedJsonError``."""
+        """The body as JSON (``service.api.decode.decode_resource``); raises ``MalformedJsonError``."""
         with memoryview(self._map)[: self._size] as view:
             return decode_resource(view)
 

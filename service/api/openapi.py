@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from service.wire import PatientViewRequest
+from service.api.wire import PatientViewRequest
 
 REF = "#/components/schemas/{model}"
 HOOK_BODY: dict[str, Any] = {

@@ -7,7 +7,7 @@ one (higher rank: the evidence worsened), or rests on other evidence (a newer re
 diagnosis or medication: the references behind the card, compared as a keyed hash), or is critical: a
 critical card is never held back (one override hid a Ca 14.8 card from every clinician for 30 days).
 The suppression read is on the hook's path (one indexed query); the history write is not: it is queued
-for the writer task (``service.history_writer``).
+for the writer task (``service.store.history_writer``).
 
 The read waits for a database lock at most ``CDS_SUPPRESSION_READ_TIMEOUT_S`` (enforced by the database:
 ``service.store.engine.create_read_engine``) and is abandoned as a whole after
@@ -30,9 +30,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from cards.catalog import AdvisedCard
-from service.history_writer import HistoryWriter
 from service.metrics import Metrics
 from service.store.engine import is_lock_timeout
+from service.store.history_writer import HistoryWriter
 from service.store.repository import CallRecord, CardRecord, Override, Store
 
 log = logging.getLogger("calcinosis_cds.history")

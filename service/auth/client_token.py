@@ -23,8 +23,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from service.key_policy import thumbprint
-from service.sandbox import SandboxError
+from service.auth.key_policy import thumbprint
+from service.cli.sandbox import SandboxError
 
 TOKEN_LIFETIME_S = 300  # as the CDS Hooks sandbox's own tokens
 SIGNING_ALGORITHMS = {"EC": "ES384", "RSA": "RS384"}

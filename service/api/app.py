@@ -3,7 +3,7 @@
 Endpoints (CDS Hooks 2.0.1, https://cds-hooks.hl7.org/2.0/): ``GET /cds-services`` (discovery),
 ``POST /cds-services/{id}`` (the hook), both behind the CDS Hooks JWT check, plus ``GET /healthz`` and
 ``GET /readyz``. CORS lets browser clients such as the CDS Hooks sandbox call us; preflights need no
-credentials. Every response carries security headers; no server banner is sent (see ``service.cli``).
+credentials. Every response carries security headers; no server banner is sent (see ``service.cli.main``).
 """
 
 from __future__ import annotations
@@ -19,29 +19,29 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
 from cards.catalog import calcinosis_service
-from service import collector
-from service.auth import Verifier
-from service.body import read_body
+from service.api import collector
+from service.api.body import read_body
+from service.api.call import HookDeps, call_hook
+from service.api.exposure import docs_urls, install_metrics
+from service.api.feedback import receive_feedback
+from service.api.http_errors import install_error_handlers
+from service.api.observability import RequestObserver
+from service.api.openapi import HOOK_BODY, install_openapi
+from service.api.preview import install_preview
+from service.api.registry import Registry
+from service.api.security import SecurityHeaders, authenticate
+from service.auth.jwks import KeySets
+from service.auth.replay import RedisReplayCache, ReplayCache
+from service.auth.verifier import Verifier
 from service.errors import ErrorCode, ServiceError
-from service.exposure import docs_urls, install_metrics
-from service.feedback import receive_feedback
-from service.history import CardHistory
-from service.history_writer import HistoryWriter
-from service.hook import HookDeps, call_hook
-from service.http_errors import install_error_handlers
-from service.jwks import KeySets
+from service.fhir.outbound import Allowlist
+from service.fhir.outbound_http import outbound_client
+from service.fhir.resolve import FetchDeps
 from service.metrics import Metrics
-from service.observability import RequestObserver
-from service.openapi import HOOK_BODY, install_openapi
-from service.outbound import Allowlist
-from service.outbound_http import outbound_client
-from service.preview import install_preview
-from service.registry import Registry
-from service.replay import RedisReplayCache, ReplayCache
-from service.resolve import FetchDeps
-from service.security import SecurityHeaders, authenticate
 from service.settings import Environment, Settings
 from service.store.engine import create_engine, create_read_engine
+from service.store.history import CardHistory
+from service.store.history_writer import HistoryWriter
 from service.store.replay_table import DatabaseReplayCache
 from service.store.repository import Store
 from service.store.schema import ensure_schema
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         # One outbound client for the app's life: pooled connections, no redirects, no proxy from env.
         async with outbound_client() as http:
             engine = create_engine(settings.database_url)
-            # The jti replay cache: Redis when configured, else the database (see service.replay).
+            # The jti replay cache: Redis when configured, else the database (see service.auth.replay).
             replay: ReplayCache = (
                 RedisReplayCache(settings.redis_url)
                 if settings.redis_url
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 app.state.deps = HookDeps(
                     FetchDeps(settings, allowlist, http, metrics), knowledge, clock, history
                 )
-                collector.freeze_startup_objects()  # ~135k objects built above; see service.collector
+                collector.freeze_startup_objects()  # ~135k objects built above; see service.api.collector
                 writer.start()
                 try:
                     yield

@@ -5,7 +5,7 @@ Every item is validated before anything is stored; one bad item rejects the batc
 the 200 is sent only after the commit (SQLite runs with ``synchronous=FULL``). Redelivered items are
 stored once; feedback on card uuids we never issued is accepted and flagged (the EHR may hold cards from
 before a database restore). A card issued a moment ago may still be in the history queue
-(``service.history_writer``): it is known all the same, and the report ties feedback to cards when it is
+(``service.store.history_writer``): it is known all the same, and the report ties feedback to cards when it is
 made, not by the flag stored here.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.api.call import parse_json_object, parse_model
+from service.api.wire import Feedback
 from service.errors import ErrorCode, ServiceError
-from service.hook import parse_json_object, parse_model
 from service.store.repository import Store
-from service.wire import Feedback
 
 log = logging.getLogger("calcinosis_cds.feedback")
 SERVICE_UNAVAILABLE = 503

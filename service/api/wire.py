@@ -2,8 +2,8 @@
 
 Tolerant on what we receive: unknown fields and ``extension`` are kept (``extra="allow"``), prefetch values
 may be ``null``. Strict on what we send: responses are dumped with ``exclude_none`` and checked by
-:func:`service.sendable.card_problems` before they leave, so no ``null``, ``""``, ``[]`` or ``{}`` is emitted.
-Field names are the spec's camelCase on purpose, so a model reads like the spec's tables.
+:func:`service.api.sendable.card_problems` before they leave, so no ``null``, ``""``, ``[]`` or ``{}`` is
+emitted. Field names are the spec's camelCase on purpose, so a model reads like the spec's tables.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from service.outbound import normalize_base
+from service.fhir.outbound import normalize_base
 
 
 class WireModel(BaseModel):
@@ -53,7 +53,7 @@ class HookRequest(WireModel):
     @field_validator("fhirServer")
     @classmethod
     def _usable_fhir_server(cls, value: str | None) -> str | None:
-        """A base URL ``service.outbound`` can judge: a query, fragment, userinfo or anything else
+        """A base URL ``service.fhir.outbound`` can judge: a query, fragment, userinfo or anything else
         ``normalize_base`` refuses is a 400 naming ``fhirServer``. Kept as sent; the fetch uses its
         normal form."""
         if value:

@@ -21,7 +21,7 @@ What may be lost, and what is counted (``cds_history_dropped_total{reason}``):
 - crash (SIGKILL, power loss): the records not yet written are lost - at most the queue's content, in normal
   operation the calls of the last few milliseconds. Card history is an audit trail and the memory of
   suppression, not clinical data: a lost record means at worst that a card is shown once more. Feedback is
-  never queued: it keeps its commit-before-200 guarantee (``service.feedback``).
+  never queued: it keeps its commit-before-200 guarantee (``service.api.feedback``).
 """
 
 from __future__ import annotations

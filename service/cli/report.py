@@ -12,8 +12,8 @@ judged on its own):
 - acceptance rate = accepted / (accepted + overridden), ``None`` while a rule has no feedback.
 
 Feedback is tied to its card when the report is made, by card uuid, not by the ``known_card`` flag stored
-at receipt: the card history is written from a queue (``service.history_writer``), so feedback sent right
-after a card may be stored before the card's row. Feedback whose card is not in the card history is
+at receipt: the card history is written from a queue (``service.store.history_writer``), so feedback sent
+right after a card may be stored before the card's row. Feedback whose card is not in the card history is
 counted apart, per feedback item, as "unknown card feedback": a rising count points at an EHR sending
 feedback for cards we never issued. ``since`` keeps rows from midnight UTC of that date on, each table by its
 own time column (``issued_at``, ``outcome_at`` of the latest feedback, ``suppressed_at``).
@@ -407,10 +407,10 @@ class PlotUnavailableError(RuntimeError):
 
 
 def plotter() -> Callable[[Report, Path], None]:
-    """The chart writer (``service.report_plot``); matplotlib and numpy are an optional extra because only
+    """The chart writer (``service.cli.report_plot``); matplotlib and numpy are an optional extra because only
     ``--plot`` needs them and they are most of a plain install's download and time."""
     try:
-        from service.report_plot import write_plot
+        from service.cli.report_plot import write_plot
     except ModuleNotFoundError as exc:
         if not (exc.name or "").startswith("matplotlib"):
             raise

@@ -6,12 +6,12 @@
 - ``GET /preview/api/patients``: the demo patients (``service.demo``): id, title, description;
 - ``POST /preview/api/cards/{patient_id}``: builds the ``patient-view`` request an EHR would send for that
   demo patient (its full prefetch, dates relative to now) and answers it as the hook does
-  (``service.hook.call_hook``), but outside the card history: its cards are not recorded (so neither the
+  (``service.api.call.call_hook``), but outside the card history: its cards are not recorded (so neither the
   report nor any suppression ever counts them), not counted in the card metrics, and never held back.
 
 The page's files are read once, here; nothing is fetched from elsewhere. Its responses carry their own
 security headers with a Content-Security-Policy that lets the page load its own script and style and call
-its own API, nothing else (``PREVIEW_CSP``); ``service.security`` must leave ``/preview`` to them.
+its own API, nothing else (``PREVIEW_CSP``); ``service.api.security`` must leave ``/preview`` to them.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from cards.catalog import AdvisedCard, calcinosis_service
+from service.api.call import call_hook
+from service.api.wire import patient_view_call
 from service.demo import bundle, demo_patients, prefetch
 from service.errors import ErrorCode, ServiceError
-from service.hook import call_hook
 from service.settings import Environment, Settings
-from service.wire import patient_view_call
 from terminology.knowledge import load_knowledge
 
 PAGE_DIR = Path(__file__).parent / "preview_page"

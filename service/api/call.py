@@ -20,12 +20,12 @@ from pydantic import BaseModel, ValidationError
 
 from cards.catalog import AdvisedCard, RuleFailed, ServiceDeclaration
 from cards.given import Given
-from service.decode import MalformedJsonError, decode_json, decode_request
+from service.api.decode import MalformedJsonError, decode_json, decode_request
+from service.api.sendable import card_problems
+from service.api.wire import HookRequest, HookResponse, PatientViewContext
 from service.errors import ErrorCode, Problem, ServiceError
+from service.fhir.resolve import FetchDeps, resolve_prefetch
 from service.metrics import Metrics
-from service.resolve import FetchDeps, resolve_prefetch
-from service.sendable import card_problems
-from service.wire import HookRequest, HookResponse, PatientViewContext
 from terminology.knowledge import Knowledge
 from terminology.snapshot_builder import build_snapshot
 
@@ -35,8 +35,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class CardSelection(Protocol):
-    """Which advised cards are sent, and the call that queues their history (``service.history.CardHistory``;
-    the preview page's keeps no history)."""
+    """Which advised cards are sent, and the call that queues their history
+    (``service.store.history.CardHistory``; the preview page's keeps no history)."""
 
     async def select(
         self,
