@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cards.config import card_words
 from cards.evidence import recent
 from terminology.snapshot import LabResult, PatientSnapshot
 
@@ -25,6 +26,11 @@ BASES = (
 class CalciumReading:
     result: LabResult
     basis: str
+
+    @property
+    def basis_word(self) -> str:
+        """How a card names this calcium ("corrected", ...; ``data/render.json`` ``calciumBasis``)."""
+        return str(card_words()["calciumBasis"][self.basis])
 
 
 def latest_calcium(snapshot: PatientSnapshot, since: datetime) -> CalciumReading | None:

@@ -40,8 +40,8 @@ THRESHOLDS = {
     "pthAboveDialysisTarget", "vitaminDToxic", "egfrBelow30", "ckdSevere", "adultAge",
 }  # fmt: skip
 TEXT = {
-    "summary", "summaryEmergency", "summaryCalcium", "summaryPhosphate", "summaryProduct", "basis_ionized",
-    "basis_corrected", "basis_total", "reasonEmergency", "reasonCalciumMild", "reasonCalcium",
+    "summary", "summaryEmergency", "summaryCalcium", "summaryPhosphate", "summaryProduct",
+    "reasonEmergency", "reasonCalciumMild", "reasonCalcium",
     "reasonUncorrected", "reasonPhosphate", "reasonProduct", "productKidney", "productOther", "reasonCkd",
     "reasonPth", "reasonVitaminD", "reasonVitaminDToxicity", "reasonSarcoidosis", "reasonMedications",
     "context", "advisory",
@@ -130,7 +130,7 @@ def _calcium(card: _Card, config: RuleConfig, snapshot: PatientSnapshot, reading
         return
     grade, limit = found
     text, present = config.text, config.present
-    basis, value = text[f"basis_{reading.basis}"], present.value(reading.result)
+    basis, value = reading.basis_word, present.value(reading.result)
     label = config.grades[grade].label
     words = {
         "basis": basis.capitalize(),

@@ -49,8 +49,9 @@ def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
     if graded and reading:
         grade = config.grades[graded[0]]
         value = present.value(reading.result)
-        summary = text["summaryCalcium"].format(grade=grade.label.lower(), value=value)
-        reason = text["reasonCalcium"].format(what=what, grade=grade.label.lower(), value=value)
+        words = {"grade": grade.label.lower(), "basis": reading.basis_word, "value": value}
+        summary = text["summaryCalcium"].format(**words)
+        reason = text["reasonCalcium"].format(what=what, **words)
         rows = lab_rows(snapshot, reading.result)
     else:
         assert product is not None  # noqa: S101 - high_product implies a product

@@ -32,7 +32,16 @@ def load_config() -> RuleConfig:
         "order_phosphate",
         windows={"labs"},
         thresholds=THRESHOLDS,
-        text={"summaryCalcium", "summaryKidney", "reasonCalcium", "reasonKidney", "advisory", *GRADE_WORDS},
+        text={
+            "summaryCalcium",
+            "summaryKidney",
+            "reasonCalcium",
+            "reasonKidney",
+            "advisory",
+            "settingDialysis",
+            "settingCkd",
+            *GRADE_WORDS,
+        },
         grades={"risk"},
     )
 
@@ -53,11 +62,15 @@ def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
     if graded and reading:
         label = text[f"grade_{graded[0]}"]
         value = present.value(reading.result)
-        summary = text["summaryCalcium"].format(value=value)
-        reason = text["reasonCalcium"].format(what=what, value=value, grade=label)
+        summary = text["summaryCalcium"].format(basis=reading.basis_word, value=value)
+        reason = text["reasonCalcium"].format(what=what, value=value, grade=label, basis=reading.basis_word)
         rows += lab_rows(snapshot, reading.result)
     else:
-        setting = "on dialysis" if snapshot.on_dialysis else (snapshot.ckd.label if snapshot.ckd else "")
+        setting = (
+            text["settingDialysis"]
+            if snapshot.on_dialysis or snapshot.ckd is None
+            else text["settingCkd"].format(stage=snapshot.ckd.label)
+        )
         summary = text["summaryKidney"].format(setting=setting)
         reason = text["reasonKidney"].format(what=what, setting=setting)
         rows += kidney_rows(snapshot)

@@ -9,6 +9,7 @@ draft about another patient is never read. ServiceRequest and NutritionOrder dra
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from terminology.clinical import read_medication
@@ -18,12 +19,21 @@ from terminology.snapshot import MedicationRecord
 from terminology.subjects import patient_references
 
 
-def read_drafts(draft_orders: Any, patient_id: str, knowledge: Knowledge) -> tuple[MedicationRecord, ...]:
-    """The medication drafts of ``draft_orders`` that match one of our medication concepts."""
-    names = patient_references(patient_id, None, draft_orders)
+def read_drafts(
+    draft_orders: Mapping[str, Any],
+    patient_id: str,
+    knowledge: Knowledge,
+    selected: frozenset[str] | None = None,
+    fhir_server: str | None = None,
+) -> tuple[MedicationRecord, ...]:
+    """The medication drafts of ``draft_orders`` that match one of our medication concepts; with
+    ``selected`` (``order-select``'s ``selections``, ``Type/id``), only those."""
+    names = patient_references(patient_id, fhir_server, draft_orders)
     drafts = []
     for resource in resources_in(draft_orders):
         if resource.get("resourceType") != "MedicationRequest":
+            continue
+        if selected is not None and f"MedicationRequest/{resource.get('id')}" not in selected:
             continue
         if "subject" in resource and not names.names_patient(resource):
             continue

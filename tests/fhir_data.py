@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.api.wire import patient_view_call
+from service.api.hooks import hook_call
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -77,8 +77,13 @@ def request_body(
     fhir_server: str | None = None,
     token: str | None = None,
 ) -> dict[str, Any]:
-    return patient_view_call(
-        pid, user="Practitioner/example", fhir_server=fhir_server, token=token, prefetch=prefetch
+    return hook_call(
+        "patient-view",
+        pid,
+        user="Practitioner/example",
+        fhir_server=fhir_server,
+        token=token,
+        prefetch=prefetch,
     )
 
 

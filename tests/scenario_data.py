@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from service.api.hooks import hook_call
 from tests import fhir_data as fd
 
 NOW = fd.NOW
@@ -221,13 +222,18 @@ def request(
     medication_requests: list[Resource] | None = None,
     medication_administrations: list[Resource] | None = None,
     procedures: list[Resource] | None = None,
+    hook: str = "patient-view",
+    drafts: list[Resource] | None = None,
 ) -> Resource:
-    """A patient-view request with every prefetch key: a Bundle, or ``null`` where the EHR has no data."""
-    return {
-        "hook": "patient-view",
-        "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"calcinosis-cds/golden/{scenario}")),
-        "context": {"userId": "Practitioner/golden-clinician", "patientId": pat["id"]},
-        "prefetch": {
+    """A call of ``hook`` (built by ``service.api.hooks.hook_call``, as every request builder is) with
+    every prefetch key: a Bundle, or ``null`` where the EHR has no data; ``drafts`` are an order hook's
+    draft orders."""
+    body = hook_call(
+        hook,
+        pat["id"],
+        user="Practitioner/golden-clinician",
+        drafts=drafts or [],
+        prefetch={
             "patient": pat,
             "labs": bundle(labs),
             "conditions": bundle(conditions),
@@ -235,7 +241,9 @@ def request(
             "medicationAdministrations": bundle(medication_administrations),
             "procedures": bundle(procedures),
         },
-    }
+    )
+    body["hookInstance"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"calcinosis-cds/golden/{scenario}"))
+    return body
 
 
 def synthea_shaped(resources: list[Resource], pat: Resource) -> Resource:
@@ -854,10 +862,13 @@ SCENARIOS: dict[str, Callable[[], Resource]] = {
 
 
 def write_requests(folder: Path = GOLDEN) -> list[Path]:
-    """Write every scenario's ``<name>.request.json`` (2-space indented, trailing newline)."""
+    """Write every scenario's ``<name>.request.json`` (2-space indented, trailing newline), the order
+    hooks' scenarios (``tests.order_scenarios``) included."""
+    from tests.order_scenarios import ORDER_SCENARIOS  # imported here: it builds on this module
+
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, build in SCENARIOS.items():
+    for name, build in (SCENARIOS | ORDER_SCENARIOS).items():
         path = folder / f"{name}.request.json"
         path.write_text(json.dumps(build(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         written.append(path)

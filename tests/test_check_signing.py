@@ -30,7 +30,7 @@ def exported(printed: str) -> dict[str, str]:
 def test_dev_keys_settings_and_a_signed_check_reach_a_service_that_requires_tokens(
     fhir: FhirTestServer, tmp_path: Path
 ) -> None:
-    assert run("load-demo", "--fhir-server", fhir.base, "--token", fhir.token).returncode == 0
+    assert run("load-demo", "--fhir-server", fhir.base, f"--token={fhir.token}").returncode == 0
     port = free_port()
     made = run("dev-keys", "--out-dir", str(tmp_path / "keys"), "--service-url", f"http://127.0.0.1:{port}")
     assert made.returncode == 0, made.stderr
@@ -42,8 +42,8 @@ def test_dev_keys_settings_and_a_signed_check_reach_a_service_that_requires_toke
     command[command.index("--fhir-server") + 1] = fhir.base
     assert command[command.index("--issuer") + 1] == issuer
     with ServiceProcess(settings, port=port):
-        signed = run(*command, "--token", fhir.token, "--json")
-        unsigned = run(*command[: command.index("--sign-key")], "--token", fhir.token)
+        signed = run(*command, f"--token={fhir.token}", "--json")
+        unsigned = run(*command[: command.index("--sign-key")], f"--token={fhir.token}")
     assert signed.returncode == 0, signed.stderr
     assert outline(json.loads(signed.stdout)) == list(CREST.expected_cards)
     assert unsigned.returncode == 1

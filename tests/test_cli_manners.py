@@ -56,7 +56,7 @@ def test_progress_is_a_bar_redrawn_in_place_on_a_terminal(fhir: FhirTestServer) 
     leader, follower = pty.openpty()
     with os.fdopen(leader, "rb", buffering=0) as terminal:
         subprocess.run(
-            [SCRIPT, "load-demo", "--fhir-server", fhir.base, "--token", fhir.token],
+            [SCRIPT, "load-demo", "--fhir-server", fhir.base, f"--token={fhir.token}"],
             stdout=subprocess.DEVNULL,
             stderr=follower,
             timeout=180,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,12 +12,22 @@ import pytest
 
 from service.demo import demo_patients
 from service.settings import Settings
+from tests import example_requests
 from tests.servers import RunningService
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
-WRITTEN_ON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # see examples/README.md
 CATALOG = {patient.id: patient for patient in demo_patients()}
+SERVICE_OF_HOOK = {"patient-view": "calcinosis-cutis-risk", "order-sign": "calcinosis-order-check"}
+# The order example's card (the demo catalog documents chart-open cards only); see examples/README.md.
+ORDER_CARDS = {"order-sign-warfarin.json": [("order-warfarin-calciphylaxis", "warning")]}
+
+
+def test_the_samples_are_the_ones_the_builder_writes() -> None:
+    """Rebuilt from the demo patients, each file is unchanged (``python -m tests.example_requests``)."""
+    assert [p.name for p in EXAMPLES] == sorted(example_requests.EXAMPLES)
+    for path in EXAMPLES:
+        assert json.loads(path.read_text(encoding="utf-8")) == example_requests.example(path.name), path.name
 
 
 def test_every_file_the_readme_posts_is_in_the_repository() -> None:
@@ -32,11 +41,14 @@ def test_every_file_the_readme_posts_is_in_the_repository() -> None:
 def test_each_sample_request_gets_its_patients_documented_cards(path: Path, tmp_path: Path) -> None:
     request = json.loads(path.read_text(encoding="utf-8"))
     patient = CATALOG[request["context"]["patientId"]]
+    expected = ORDER_CARDS[path.name] if request["hook"] != "patient-view" else list(patient.expected_cards)
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'cds.db'}")
-    with RunningService(settings, clock=lambda: WRITTEN_ON) as service:
+    with RunningService(settings, clock=lambda: example_requests.WRITTEN_ON) as service:
         response = httpx.post(
-            f"{service.url}/cds-services/calcinosis-cutis-risk", content=path.read_bytes(), timeout=30
+            f"{service.url}/cds-services/{SERVICE_OF_HOOK[request['hook']]}",
+            content=path.read_bytes(),
+            timeout=30,
         )
     assert response.status_code == 200
     cards = response.json()["cards"]
-    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in cards] == list(patient.expected_cards)
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in cards] == expected

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
-from cards.catalog import ServiceDeclaration, calcinosis_service
+from cards.catalog import ServiceDeclaration, declared_services
 from cards.render import PROVENANCE
 from service.api.call import HookDeps, call_hook
 from service.api.registry import Registry
@@ -45,7 +45,6 @@ from terminology.knowledge import load_knowledge
 from terminology.subjects import patient_references
 
 GOLDEN = Path(__file__).parent / "golden"
-SERVICE_ID = "calcinosis-cutis-risk"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 UUID = "<uuid>"
 UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
@@ -63,6 +62,8 @@ TUMORAL, KNOWN, MISSING = "tumoral-calcinosis-pattern", "known-calcinosis-workup
 CA, ALB, P, CREAT, PTH = "17861-6", "1751-7", "2777-1", "2160-0", "2731-8"
 VIT_D = "25-hydroxyvitamin D, total (D2 + D3), serum"
 FGF23 = "54390-0"
+WARFARIN, CALCIUM_LOAD = "order-warfarin-calciphylaxis", "order-calcium-hypercalcemia"
+PHOSPHATE_LOAD, IV_CALCIUM_SITE = "order-phosphate-load", "order-iv-calcium-site"
 IMAGING = "Plain radiograph of the suspected calcinosis site"
 ExpectedCard = tuple[str, str, tuple[str, ...]]
 EXPECTED_CARDS: dict[str, list[ExpectedCard]] = {
@@ -101,6 +102,27 @@ EXPECTED_CARDS: dict[str, list[ExpectedCard]] = {
     # the sandbox's pages, complete (total = entries): P 5.3 on dialysis is a calciphylaxis factor; the
     # metastatic note on the same phosphate is folded into that card (with its vitamin D suggestion)
     "sandbox-shaped-prefetch": [(CALCIPHYLAXIS, "warning", (PTH, VIT_D))],
+    # the order hooks (tests/order_scenarios.py): each draft rule speaks, and the drafts that must not
+    "order-sign-warfarin-dialysis-risk-factors": [
+        (WARFARIN, "warning", ("delete MedicationRequest/draft-warfarin",))
+    ],
+    "order-sign-warfarin-no-risk-factors": [],
+    "order-sign-statin-dialysis": [],
+    "order-select-warfarin": [(WARFARIN, "warning", ("delete MedicationRequest/draft-warfarin",))],
+    "order-select-statin-beside-warfarin": [],
+    "order-sign-calcium-moderate-hypercalcemia": [
+        (CALCIUM_LOAD, "warning", ("delete MedicationRequest/draft-calcium",))
+    ],
+    "order-sign-calcitriol-mild-hypercalcemia": [
+        (CALCIUM_LOAD, "info", ("delete MedicationRequest/draft-calcitriol",))
+    ],
+    "order-sign-calcium-normal-calcium": [],
+    "order-sign-phosphate-ckd4": [(PHOSPHATE_LOAD, "warning", ("delete MedicationRequest/draft-phosphate",))],
+    "order-sign-phosphate-ckd3": [],
+    "order-sign-iv-calcium-gluconate": [(IV_CALCIUM_SITE, "info", ())],
+    # the hook library's own examples: amoxicillin and a pureed diet are nothing to us
+    "order-sign-hook-library-example": [],
+    "order-select-hook-library-example": [],
 }
 
 
@@ -109,9 +131,14 @@ def _refuse(request: httpx.Request) -> httpx.Response:
 
 
 @cache
-def declaration() -> ServiceDeclaration:
-    """The service the route would dispatch ``POST /cds-services/calcinosis-cutis-risk`` to."""
-    found = Registry([calcinosis_service(load_knowledge())]).get(SERVICE_ID)
+def registry() -> Registry:
+    return Registry(declared_services(load_knowledge()))
+
+
+def declaration(hook: str) -> ServiceDeclaration:
+    """The service on ``hook`` that the route would dispatch to (one per hook in the shipped data)."""
+    [service_id] = [i for i, h in registry().hooks.items() if h == hook]
+    found = registry().get(service_id)
     assert found is not None
     return found
 
@@ -147,7 +174,7 @@ def answer(raw: bytes) -> dict[str, Any]:
                 )
                 writer.start()
                 try:
-                    return await call_hook(declaration(), raw, deps)
+                    return await call_hook(declaration(json.loads(raw)["hook"]), raw, deps)
                 finally:
                     await writer.stop(settings.history_drain_timeout_s)
         finally:
@@ -183,10 +210,14 @@ def response_of(scenario: str) -> dict[str, Any]:
 
 
 def suggested(card: dict[str, Any]) -> tuple[str, ...]:
-    """What a card suggests: each ServiceRequest's LOINC code, or its text when it has no coding."""
+    """What a card suggests: each ServiceRequest's LOINC code, or its text when it has no coding; a
+    draft's removal as ``delete <Type/id>``."""
     out = []
     for suggestion in card.get("suggestions", []):
         for action in suggestion["actions"]:
+            if action["type"] == "delete":
+                out.append(f"delete {action['resourceId']}")
+                continue
             code = action["resource"]["code"]
             loinc = [c["code"] for c in code.get("coding", []) if c["system"] == LOINC]
             out.append(loinc[0] if loinc else code["text"])
@@ -228,7 +259,7 @@ def test_golden_request_has_full_prefetch_stable_ids_and_absolute_dates(scenario
     request = request_of(scenario)
     patient_id = request["context"]["patientId"]
     prefetch = request["prefetch"]
-    assert set(prefetch) == set(declaration().prefetch)
+    assert set(prefetch) == set(declaration(request["hook"]).prefetch)
     assert prefetch["patient"] == {**prefetch["patient"], "resourceType": "Patient", "id": patient_id}
     for key, value in prefetch.items():
         if key != "patient" and value is not None:
@@ -313,11 +344,22 @@ def test_golden_cards_read_at_a_glance(scenario: str) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_golden_suggestions_are_draft_r4_service_requests_for_the_patient(scenario: str) -> None:
-    patient_id = request_of(scenario)["context"]["patientId"]
+    """Suggestions create draft ServiceRequests (workup) or delete one of the request's own draft orders,
+    never anything else (CDS Hooks 2.0 § Action; cards never propose a drug or dose)."""
+    context = request_of(scenario)["context"]
+    patient_id = context["patientId"]
+    drafts = {
+        f"{e['resource']['resourceType']}/{e['resource']['id']}"
+        for e in context.get("draftOrders", {}).get("entry", [])
+    }
     for card in cards_of(scenario):
         for suggestion in card.get("suggestions", []):
             assert suggestion["label"]
             for action in suggestion["actions"]:
+                if action["type"] == "delete":
+                    assert action["resourceId"] in drafts
+                    assert set(action) == {"type", "description", "resourceId"}
+                    continue
                 assert action["type"] == "create"
                 resource = action["resource"]
                 ServiceRequest.model_validate(resource)
@@ -330,8 +372,15 @@ def test_golden_suggestions_are_draft_r4_service_requests_for_the_patient(scenar
 
 def test_each_pathway_has_a_positive_and_a_negative_scenario() -> None:
     fired = {code for cards in EXPECTED_CARDS.values() for code, _, _ in cards}
-    assert fired == {METASTATIC, CALCIPHYLAXIS, DYSTROPHIC, IATROGENIC, TUMORAL, KNOWN, MISSING}
+    assert fired == {
+        METASTATIC, CALCIPHYLAXIS, DYSTROPHIC, IATROGENIC, TUMORAL, KNOWN, MISSING,
+        WARFARIN, CALCIUM_LOAD, PHOSPHATE_LOAD, IV_CALCIUM_SITE,
+    }  # fmt: skip
     negatives = {
+        WARFARIN: "order-sign-warfarin-no-risk-factors",
+        CALCIUM_LOAD: "order-sign-calcium-normal-calcium",
+        PHOSPHATE_LOAD: "order-sign-phosphate-ckd3",
+        IV_CALCIUM_SITE: "order-sign-statin-dialysis",
         METASTATIC: "normal-albumin-no-correction",
         CALCIPHYLAXIS: "dialysis-no-risk-factors",
         DYSTROPHIC: "refuted-diagnosis",

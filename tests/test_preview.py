@@ -20,8 +20,8 @@ import httpx
 import orjson
 import pytest
 
+from service.api.hooks import hook_call
 from service.api.preview import PREVIEW_CSP, PREVIEW_USER
-from service.api.wire import patient_view_call
 from service.demo import bundle, demo_patients, prefetch
 from service.settings import Settings
 from tests.servers import RunningService
@@ -100,8 +100,8 @@ def test_cards_are_the_hooks_own_answer(
     previewed = client.post(f"{preview_service.url}/preview/api/cards/{CALCIPHYLAXIS.id}").json()
     assert cards_counted(client, preview_service) == counted_before
     now = datetime.now(UTC)
-    request = patient_view_call(
-        CALCIPHYLAXIS.id, user=PREVIEW_USER, prefetch=prefetch(bundle(CALCIPHYLAXIS.id, now))
+    request = hook_call(
+        "patient-view", CALCIPHYLAXIS.id, user=PREVIEW_USER, prefetch=prefetch(bundle(CALCIPHYLAXIS.id, now))
     )
     hooked = client.post(
         f"{preview_service.url}/cds-services/calcinosis-cutis-risk",

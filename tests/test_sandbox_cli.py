@@ -24,7 +24,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def loaded(fhir: FhirTestServer) -> FhirTestServer:
-    result = run("load-demo", "--fhir-server", fhir.base, "--token", fhir.token)
+    result = run("load-demo", "--fhir-server", fhir.base, f"--token={fhir.token}")
     assert result.returncode == 0, result.stderr
     assert f"loaded {len(demo_patients())} demo patients" in result.stdout
     assert (
@@ -41,7 +41,7 @@ def outline(response: dict[str, object]) -> list[tuple[str, str]]:
 
 def test_load_demo_is_idempotent(loaded: FhirTestServer) -> None:
     patients = loaded.admin.get("/fhir/Patient", params={"_count": 100}).json()["total"]
-    again = run("load-demo", "--fhir-server", loaded.base, "--token", loaded.token)
+    again = run("load-demo", "--fhir-server", loaded.base, f"--token={loaded.token}")
     assert again.returncode == 0, again.stderr
     assert (
         loaded.admin.get("/fhir/Patient", params={"_count": 100}).json()["total"]
@@ -53,7 +53,7 @@ def test_load_demo_is_idempotent(loaded: FhirTestServer) -> None:
 @pytest.mark.parametrize("patient", demo_patients(), ids=lambda p: p.id)
 def test_every_demo_patient_gives_its_documented_cards(loaded: FhirTestServer, patient: object) -> None:
     result = run(
-        "check", "--fhir-server", loaded.base, "--token", loaded.token, "--patient", patient.id, "--json"
+        "check", "--fhir-server", loaded.base, f"--token={loaded.token}", "--patient", patient.id, "--json"
     )  # type: ignore[attr-defined]
     assert result.returncode == 0, result.stderr
     assert outline(json.loads(result.stdout)) == list(patient.expected_cards)  # type: ignore[attr-defined]
@@ -66,8 +66,7 @@ def test_check_against_a_running_service_with_and_without_prefetch(loaded: FhirT
                 "check",
                 "--fhir-server",
                 loaded.base,
-                "--token",
-                loaded.token,
+                f"--token={loaded.token}",
                 "--patient",
                 "demo-calciphylaxis",
             ]
@@ -77,7 +76,7 @@ def test_check_against_a_running_service_with_and_without_prefetch(loaded: FhirT
 
 
 def test_check_prints_cards_readably(loaded: FhirTestServer) -> None:
-    result = run("check", "--fhir-server", loaded.base, "--token", loaded.token, "--patient", "demo-severe")
+    result = run("check", "--fhir-server", loaded.base, f"--token={loaded.token}", "--patient", "demo-severe")
     assert result.returncode == 0, result.stderr
     assert (
         "1. [CRITICAL] Severe hypercalcemia (corrected Ca 14.8 mg/dL): same-day evaluation" in result.stdout
@@ -88,12 +87,14 @@ def test_check_prints_cards_readably(loaded: FhirTestServer) -> None:
 
 
 def test_check_of_a_healthy_patient_says_so(loaded: FhirTestServer) -> None:
-    result = run("check", "--fhir-server", loaded.base, "--token", loaded.token, "--patient", "demo-healthy")
+    result = run(
+        "check", "--fhir-server", loaded.base, f"--token={loaded.token}", "--patient", "demo-healthy"
+    )
     assert (result.returncode, result.stdout.strip()) == (0, "No cards: nothing to say for this patient.")
 
 
 def test_load_demo_reports_a_refusing_server_clearly(fhir: FhirTestServer) -> None:
-    result = run("load-demo", "--fhir-server", fhir.base, "--token", "wrong-token")
+    result = run("load-demo", "--fhir-server", fhir.base, "--token=wrong-token")
     assert result.returncode == 1
     assert "not answering (HTTP 401" in result.stderr
     assert "Traceback" not in result.stderr
@@ -108,7 +109,7 @@ def test_load_demo_reports_an_absent_server_clearly() -> None:
 
 def test_check_of_an_unknown_patient_is_a_clear_error(loaded: FhirTestServer) -> None:
     result = run(
-        "check", "--fhir-server", loaded.base, "--token", loaded.token, "--patient", "no-such-patient"
+        "check", "--fhir-server", loaded.base, f"--token={loaded.token}", "--patient", "no-such-patient"
     )
     assert result.returncode == 1
     assert "prefetch 'patient'" in result.stderr

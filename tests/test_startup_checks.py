@@ -98,4 +98,8 @@ def test_a_typo_in_the_rule_data_stops_start_up_naming_file_and_key(
 
 
 def test_the_shipped_data_starts(edited: Callable[[str, Edit], None]) -> None:
-    assert [s.id for s in catalog.declared_services(K)] == ["calcinosis-cutis-risk"]
+    assert [s.id for s in catalog.declared_services(K)] == [
+        "calcinosis-cutis-risk",
+        "calcinosis-order-check",
+        "calcinosis-order-select",
+    ]

@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
-from cards.catalog import calcinosis_service
+from cards.catalog import declared_services
 from service.api import collector
 from service.api.body import read_body
 from service.api.call import HookDeps, call_hook
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     knowledge = load_knowledge()
-    registry = Registry([calcinosis_service(knowledge)])
+    registry = Registry(declared_services(knowledge))
     allowlist = Allowlist.from_entries(settings.fhir_server_allowlist)
     metrics = Metrics()
 
@@ -177,5 +177,5 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         return _json({"status": "ready"})
 
     install_preview(app, settings)
-    install_openapi(app, registry.ids)
+    install_openapi(app, registry.hooks)
     return app

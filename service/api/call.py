@@ -21,12 +21,15 @@ from pydantic import BaseModel, ValidationError
 from cards.catalog import AdvisedCard, RuleFailed, ServiceDeclaration
 from cards.given import Given
 from service.api.decode import MalformedJsonError, decode_json, decode_request
+from service.api.hooks import HOOKS, HookContext
 from service.api.sendable import card_problems
-from service.api.wire import HookRequest, HookResponse, PatientViewContext
+from service.api.wire import HookRequest, HookResponse
 from service.errors import ErrorCode, Problem, ServiceError
 from service.fhir.resolve import FetchDeps, resolve_prefetch
 from service.metrics import Metrics
+from terminology.drafts import read_drafts
 from terminology.knowledge import Knowledge
+from terminology.snapshot import MedicationRecord
 from terminology.snapshot_builder import build_snapshot
 
 log = logging.getLogger("calcinosis_cds.hook")
@@ -87,8 +90,8 @@ def parse_model(model: type[M], data: Any, prefix: str = "") -> M:
         raise ServiceError(BAD_REQUEST, problems) from exc
 
 
-def _parse_call(declaration: ServiceDeclaration, raw: bytes) -> tuple[HookRequest, PatientViewContext]:
-    """The request and its patient-view context, checked; raises ``ServiceError`` 400."""
+def _parse_call(declaration: ServiceDeclaration, raw: bytes) -> tuple[HookRequest, HookContext]:
+    """The request and its context, checked by the hook's own context model; raises ``ServiceError`` 400."""
     request = parse_model(HookRequest, parse_json_object(raw, decode_request))
     if request.hook != declaration.hook:
         raise ServiceError.single(
@@ -97,7 +100,7 @@ def _parse_call(declaration: ServiceDeclaration, raw: bytes) -> tuple[HookReques
             f"service {declaration.id!r} answers the {declaration.hook!r} hook, not {request.hook!r}",
             "hook",
         )
-    return request, parse_model(PatientViewContext, request.context, prefix="context")
+    return request, parse_model(HOOKS[declaration.hook].context, request.context, prefix="context")
 
 
 def _rule_failure_reporter(hook_instance: str, metrics: Metrics) -> RuleFailed:
@@ -124,6 +127,16 @@ def _rule_failure_reporter(hook_instance: str, metrics: Metrics) -> RuleFailed:
     return failed
 
 
+def _drafts(
+    context: HookContext, knowledge: Knowledge, fhir_server: str | None
+) -> tuple[MedicationRecord, ...]:
+    """The draft orders the rules judge (order hooks only), read with the chart's terminology."""
+    bundle = context.draft_orders()
+    if bundle is None:
+        return ()
+    return read_drafts(bundle, context.patientId, knowledge, context.selected(), fhir_server)
+
+
 async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps) -> dict[str, Any]:
     """The CDS Hooks response for one call of ``declaration``; its card history is queued, not written."""
     started = time.perf_counter()
@@ -132,7 +145,8 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
     now = deps.clock()
     snapshot = build_snapshot(context.patientId, values.values(), deps.knowledge, now, request.fhirServer)
     failed = _rule_failure_reporter(request.hookInstance, deps.fetch.metrics)
-    advised = declaration.advise(Given(snapshot), now, lambda: str(uuid.uuid4()), failed)
+    given = Given(snapshot, _drafts(context, deps.knowledge, request.fhirServer))
+    advised = declaration.advise(given, now, lambda: str(uuid.uuid4()), failed)
     problems = [p for a in advised for p in card_problems(a.card)]
     if problems:
         raise OutboundCardError("; ".join(problems))

@@ -27,7 +27,7 @@ from fastapi.responses import Response
 
 from cards.catalog import AdvisedCard, calcinosis_service
 from service.api.call import call_hook
-from service.api.wire import patient_view_call
+from service.api.hooks import hook_call
 from service.demo import bundle, demo_patients, prefetch
 from service.errors import ErrorCode, ServiceError
 from service.settings import Environment, Settings
@@ -124,7 +124,7 @@ def install_preview(app: FastAPI, settings: Settings) -> None:
             raise _not_found(f"no demo patient {patient_id!r}")
         deps = dataclasses.replace(request.app.state.deps, history=OUTSIDE_HISTORY)
         values = prefetch(bundle(patient_id, deps.clock()))
-        raw = orjson.dumps(patient_view_call(patient_id, user=PREVIEW_USER, prefetch=values))
+        raw = orjson.dumps(hook_call("patient-view", patient_id, user=PREVIEW_USER, prefetch=values))
         return _response(orjson.dumps(await call_hook(declaration, raw, deps)), "application/json")
 
     app.include_router(router)

@@ -10,24 +10,26 @@ from collections.abc import Iterable
 from typing import Any
 
 from cards.catalog import ServiceDeclaration
-from service.api.wire import DiscoveryResponse, PatientViewContext, ServiceDescription
-from service.fhir.prefetch import USER_TOKENS, tokens_of
-
-# Tokens a template may use: the hook's context fields and the spec's user tokens.
-_CONTEXT_TOKENS = {f"context.{name}" for name in PatientViewContext.model_fields}
-ALLOWED_TOKENS = frozenset(_CONTEXT_TOKENS | set(USER_TOKENS.values()))
+from service.api.hooks import HOOKS
+from service.api.wire import DiscoveryResponse, ServiceDescription
+from service.fhir.prefetch import tokens_of
 
 
 class Registry:
-    """Declared services by id, checked once."""
+    """Declared services by id, checked once: a known hook, prefetch tokens that hook allows."""
 
     def __init__(self, declarations: Iterable[ServiceDeclaration]) -> None:
         self._services: dict[str, ServiceDeclaration] = {}
         for declaration in declarations:
             if declaration.id in self._services:
                 raise ValueError(f"service id {declaration.id!r} is declared twice")
+            hook = HOOKS.get(declaration.hook)
+            if hook is None:
+                raise ValueError(
+                    f"service {declaration.id!r}: no hook {declaration.hook!r} (known: {sorted(HOOKS)})"
+                )
             for key, template in declaration.prefetch.items():
-                unknown = tokens_of(template) - ALLOWED_TOKENS
+                unknown = tokens_of(template) - hook.prefetch_tokens
                 if unknown:
                     raise ValueError(f"prefetch {declaration.id}.{key} uses unknown tokens {sorted(unknown)}")
             self._services[declaration.id] = declaration
@@ -46,8 +48,9 @@ class Registry:
         ).to_wire()
 
     @property
-    def ids(self) -> list[str]:
-        return list(self._services)
+    def hooks(self) -> dict[str, str]:
+        """Each service's hook, by service id."""
+        return {service_id: d.hook for service_id, d in self._services.items()}
 
     def get(self, service_id: str) -> ServiceDeclaration | None:
         return self._services.get(service_id)

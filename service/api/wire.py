@@ -8,7 +8,6 @@ emitted. Field names are the spec's camelCase on purpose, so a model reads like 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -66,51 +65,6 @@ class HookRequest(WireModel):
         if self.fhirAuthorization is not None and not self.fhirServer:
             raise ValueError("fhirAuthorization is given without fhirServer")
         return self
-
-
-class PatientViewContext(WireModel):
-    """patient-view context (https://cds-hooks.org/hooks/patient-view/): userId and patientId required."""
-
-    userId: str = Field(min_length=1)  # noqa: N815 - spec field name
-    patientId: str = Field(min_length=1)  # noqa: N815 - spec field name
-    encounterId: str | None = None  # noqa: N815 - spec field name
-
-
-class PatientViewRequest(HookRequest):
-    """The whole patient-view call, for the OpenAPI document (the route validates it in two steps)."""
-
-    hook: Literal["patient-view"]  # narrows HookRequest.hook (a str) for this hook
-    context: PatientViewContext  # type: ignore[assignment]  # narrows HookRequest.context for this hook
-
-
-def patient_view_call(
-    patient_id: str,
-    *,
-    user: str,
-    fhir_server: str | None = None,
-    token: str | None = None,
-    prefetch: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A patient-view call as an EHR sends it (CDS Hooks 2.0 § HTTP Request); ``token`` goes in as
-    ``fhirAuthorization`` (which the spec allows only with ``fhirServer``)."""
-    body: dict[str, Any] = {
-        "hook": "patient-view",
-        "hookInstance": str(uuid.uuid4()),
-        "context": {"userId": user, "patientId": patient_id},
-    }
-    if prefetch is not None:
-        body["prefetch"] = prefetch
-    if fhir_server:
-        body["fhirServer"] = fhir_server
-    if token:
-        body["fhirAuthorization"] = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "calcinosis-cds",
-        }
-    return body
 
 
 # --- Discovery (§ Discovery) ---------------------------------------------------------------------------

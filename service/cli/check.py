@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from service.api.wire import patient_view_call
+from service.api.hooks import hook_call
 from service.auth.client_token import TokenSigner
 from service.cli.sandbox import SandboxError, outcome_text
 from service.fhir.client import FetchLimits, FhirClient, FhirFetchError
@@ -103,7 +103,7 @@ async def check(
         if discovery.status_code != httpx.codes.OK:
             raise _refused(f"discovery at {base}", discovery, signer)
         service = next(s for s in discovery.json()["services"] if s["hook"] == "patient-view")
-        body = patient_view_call(patient_id, user=USER, fhir_server=fhir, token=token)
+        body = hook_call("patient-view", patient_id, user=USER, fhir_server=fhir, token=token)
         if prefetch:
             body["prefetch"] = await _prefetch(service.get("prefetch", {}), body["context"], fhir, token)
         hook_url = f"{base}/cds-services/{service['id']}"
