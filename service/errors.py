@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     PREFETCH_UNAVAILABLE = "prefetch.unavailable"
     FHIR_SERVER_NOT_ALLOWED = "fhir.server-not-allowed"
     STORAGE_UNAVAILABLE = "storage.unavailable"
+    STARTING = "service.starting"
     INTERNAL = "internal.error"
 
 
@@ -49,6 +50,7 @@ _ISSUE_TYPE = {
     ErrorCode.PREFETCH_UNAVAILABLE: "incomplete",
     ErrorCode.FHIR_SERVER_NOT_ALLOWED: "forbidden",
     ErrorCode.STORAGE_UNAVAILABLE: "transient",
+    ErrorCode.STARTING: "transient",
     ErrorCode.INTERNAL: "exception",
 }
 

@@ -1,9 +1,10 @@
 """The FastAPI application factory: ``create_app(settings)`` builds everything; nothing happens on import.
 
-Endpoints (CDS Hooks 2.0.1, https://cds-hooks.hl7.org/2.0/): ``GET /cds-services`` (discovery),
-``POST /cds-services/{id}`` (the hook), both behind the CDS Hooks JWT check, plus ``GET /healthz`` and
-``GET /readyz``. CORS lets browser clients such as the CDS Hooks sandbox call us; preflights need no
-credentials. Every response carries security headers; no server banner is sent (see ``service.cli.main``).
+The routes live on routers (``service.api.routes``: discovery, the hooks, feedback, health;
+``service.api.exposure``: metrics; ``service.api.preview``: the preview page); what they need at run time is
+built here by the lifespan and handed to them as one typed dependency (``service.api.runtime``). CORS lets
+browser clients such as the CDS Hooks sandbox call us; preflights need no credentials. Every response
+carries security headers; no server banner is sent (see ``service.cli.main``).
 """
 
 from __future__ import annotations
@@ -13,27 +14,24 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import Response
 
 from cards.catalog import declared_services
 from service.api import collector
-from service.api.body import read_body
-from service.api.call import HookDeps, call_hook
-from service.api.exposure import docs_urls, install_metrics
-from service.api.feedback import receive_feedback
+from service.api.call import HookDeps
+from service.api.exposure import docs_urls, metrics_routes
 from service.api.http_errors import install_error_handlers
 from service.api.observability import RequestObserver
-from service.api.openapi import HOOK_BODY, install_openapi
-from service.api.preview import install_preview
+from service.api.openapi import install_openapi
+from service.api.preview import preview_routes
 from service.api.registry import Registry
-from service.api.security import SecurityHeaders, authenticate
+from service.api.routes import cds_routes, health_routes
+from service.api.runtime import Runtime, RuntimeSlot
+from service.api.security import SecurityHeaders
 from service.auth.jwks import KeySets
 from service.auth.replay import RedisReplayCache, ReplayCache
 from service.auth.verifier import Verifier
-from service.errors import ErrorCode, ServiceError
 from service.fhir.outbound import Allowlist
 from service.fhir.outbound_http import outbound_client
 from service.fhir.resolve import FetchDeps
@@ -47,14 +45,9 @@ from service.store.repository import Store
 from service.store.schema import ensure_schema
 from terminology.knowledge import load_knowledge
 
-JSON = "application/json"
 # Outbound HTTP libraries log request URLs at INFO/DEBUG, and our FHIR URLs carry the patient id:
 # keep them at WARNING so no identifier reaches the logs through them.
 QUIET_LOGGERS = ("httpx", "httpcore")
-
-
-def _json(body: object, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> FastAPI:
@@ -70,6 +63,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     registry = Registry(declared_services(knowledge))
     allowlist = Allowlist.from_entries(settings.fhir_server_allowlist)
     metrics = Metrics()
+    slot = RuntimeSlot()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,11 +78,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             )
             production = settings.environment is Environment.PRODUCTION
             keys = KeySets(http, settings.jwks_refresh_interval_s, settings.jwks_timeout_s, production)
-            app.state.verifier = Verifier(
+            verifier = Verifier(
                 settings.trusted_issuers, keys, replay, settings.jwt_leeway_s, settings.requires_auth, metrics
             )
-            app.state.replay = replay
-            app.state.public_base_url = str(settings.public_base_url) if settings.public_base_url else None
             reader = create_read_engine(settings.database_url, settings.suppression_read_timeout_s)
             try:
                 await ensure_schema(engine, settings.migrates_on_start)
@@ -103,15 +95,19 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                     settings.suppression_window_days,
                     settings.suppression_read_deadline_s,
                 )
-                app.state.store = store
-                app.state.history_writer = writer
-                app.state.deps = HookDeps(
-                    FetchDeps(settings, allowlist, http, metrics), knowledge, clock, history
+                runtime = Runtime(
+                    verifier=verifier,
+                    public_base_url=str(settings.public_base_url) if settings.public_base_url else None,
+                    replay=replay,
+                    store=store,
+                    history_writer=writer,
+                    hook=HookDeps(FetchDeps(settings, allowlist, http, metrics), knowledge, clock, history),
                 )
                 collector.freeze_startup_objects()  # ~135k objects built above; see service.api.collector
                 writer.start()
                 try:
-                    yield
+                    with slot.holding(runtime):
+                        yield
                 finally:
                     await writer.stop(settings.history_drain_timeout_s)  # after the last request
             finally:
@@ -131,51 +127,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         max_age=600,
     )
     install_error_handlers(app)
-
-    @app.get("/cds-services", dependencies=[Depends(authenticate)])
-    async def discovery() -> Response:
-        """CDS Hooks § Discovery."""
-        return _json(registry.discovery)
-
-    @app.post("/cds-services/{service_id}", dependencies=[Depends(authenticate)], openapi_extra=HOOK_BODY)
-    async def hook(service_id: str, request: Request) -> Response:
-        """CDS Hooks § Calling a CDS Service (patient-view)."""
-        declaration = registry.get(service_id)
-        if declaration is None:
-            raise ServiceError.single(
-                404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}"
-            )
-        raw = await read_body(request, settings.max_body_bytes)
-        return _json(await call_hook(declaration, raw, request.app.state.deps))
-
-    @app.post("/cds-services/{service_id}/feedback", dependencies=[Depends(authenticate)])
-    async def feedback(service_id: str, request: Request) -> Response:
-        """CDS Hooks § Feedback."""
-        if registry.get(service_id) is None:
-            raise ServiceError.single(
-                404, ErrorCode.UNKNOWN_SERVICE, f"no CDS service with id {service_id!r}"
-            )
-        raw = await read_body(request, settings.max_feedback_bytes)
-        state = request.app.state
-        return _json(
-            await receive_feedback(state.store, service_id, raw, clock(), state.history_writer.pending)
-        )
-
-    install_metrics(app, metrics, settings)
-
-    @app.get("/healthz")
-    async def healthz() -> Response:
-        return _json({"status": "ok"})
-
-    @app.get("/readyz")
-    async def readyz(request: Request) -> Response:
-        """Ready once started and while the jti replay cache answers (calls are refused without it)."""
-        if getattr(request.app.state, "deps", None) is None:
-            return _json({"status": "starting"}, 503)
-        if not await request.app.state.replay.ping():
-            return _json({"status": "replay-cache-unavailable"}, 503)
-        return _json({"status": "ready"})
-
-    install_preview(app, settings)
+    app.include_router(cds_routes(registry, settings, slot))
+    app.include_router(metrics_routes(metrics, settings))
+    app.include_router(health_routes(slot))
+    app.include_router(preview_routes(settings, slot, registry.first_on("patient-view")))
     install_openapi(app, registry.hooks)
     return app

@@ -15,7 +15,7 @@ import hmac
 import logging
 from typing import TypedDict
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from service.errors import ErrorCode, ServiceError
@@ -49,14 +49,15 @@ def _bearer_matches(header: str | None, token: bytes) -> bool:
     return hmac.compare_digest(header[len(BEARER) :].strip().encode(), token)
 
 
-def install_metrics(app: FastAPI, metrics: Metrics, settings: Settings) -> None:
-    """Add ``GET /metrics`` as the settings allow (see the module docstring)."""
+def metrics_routes(metrics: Metrics, settings: Settings) -> APIRouter:
+    """``GET /metrics`` as the settings allow (see the module docstring): an empty router when not served."""
+    router = APIRouter(include_in_schema=False)
     token = settings.metrics_token.get_secret_value().encode() if settings.metrics_token else None
     if token is None and not settings.serves_open_metrics:
         log.warning("GET /metrics is not served: set CDS_METRICS_TOKEN to serve it in production")
-        return
+        return router
 
-    @app.get("/metrics", include_in_schema=False)
+    @router.get("/metrics")
     async def prometheus(request: Request) -> Response:
         """Prometheus metrics: counts and latencies only."""
         if token is not None and not _bearer_matches(request.headers.get("authorization"), token):
@@ -64,3 +65,5 @@ def install_metrics(app: FastAPI, metrics: Metrics, settings: Settings) -> None:
                 UNAUTHORIZED, ErrorCode.UNAUTHORIZED, "metrics need their bearer token"
             ).with_headers({"WWW-Authenticate": "Bearer"})
         return Response(metrics.render(), media_type=metrics.content_type)
+
+    return router

@@ -1,6 +1,7 @@
 """The card preview page (development only): pick a demo patient, see its cards as an EHR side panel would.
 
-``install_preview(app, settings)`` adds, outside production and outside the OpenAPI document:
+``preview_routes(settings, slot, declaration)`` serves, outside production and outside the OpenAPI
+document:
 
 - ``GET /preview``: the page (``preview_page/index.html``), with its assets under ``/preview/assets/``;
 - ``GET /preview/api/patients``: the demo patients (``service.demo``): id, title, description;
@@ -14,24 +15,25 @@ security headers with a Content-Security-Policy that lets the page load its own 
 its own API, nothing else (``PREVIEW_CSP``); ``service.api.security`` must leave ``/preview`` to them.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: FastAPI reads the route signatures at run time, and
+# their ``Annotated[Runtime, Depends(slot)]`` names a local of the router factory.
 import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from cards.catalog import AdvisedCard, calcinosis_service
+from cards.catalog import AdvisedCard, ServiceDeclaration
 from service.api.call import call_hook
 from service.api.hooks import hook_call
+from service.api.runtime import Runtime, RuntimeSlot
 from service.demo import bundle, demo_patients, prefetch
 from service.errors import ErrorCode, ServiceError
 from service.settings import Environment, Settings
-from terminology.knowledge import load_knowledge
 
 PAGE_DIR = Path(__file__).parent / "preview_page"
 PREFIX = "/preview"
@@ -91,16 +93,17 @@ def _read_page() -> dict[str, tuple[bytes, str]]:
     }
 
 
-def install_preview(app: FastAPI, settings: Settings) -> None:
-    """Add the preview page and its API to ``app``; registers nothing in production."""
+def preview_routes(settings: Settings, slot: RuntimeSlot, declaration: ServiceDeclaration) -> APIRouter:
+    """The preview page and its API for ``declaration`` (the chart-open service); an empty router in
+    production."""
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
     if settings.environment is Environment.PRODUCTION:
-        return
-    declaration = calcinosis_service(load_knowledge())  # the same declaration the hook's registry holds
+        return router
+    live = Annotated[Runtime, Depends(slot)]
     files = _read_page()
     if "index.html" not in files:
         raise RuntimeError(f"the preview page is missing from {PAGE_DIR} (package data not installed?)")
     index, _ = files.pop("index.html")
-    router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
     @router.get("")
     async def page() -> Response:
@@ -119,12 +122,12 @@ def install_preview(app: FastAPI, settings: Settings) -> None:
         return _response(orjson.dumps(listed), "application/json")
 
     @router.post("/api/cards/{patient_id}")
-    async def cards(patient_id: str, request: Request) -> Response:
+    async def cards(patient_id: str, runtime: live) -> Response:
         if patient_id not in {p.id for p in demo_patients()}:
             raise _not_found(f"no demo patient {patient_id!r}")
-        deps = dataclasses.replace(request.app.state.deps, history=OUTSIDE_HISTORY)
+        deps = dataclasses.replace(runtime.hook, history=OUTSIDE_HISTORY)
         values = prefetch(bundle(patient_id, deps.clock()))
         raw = orjson.dumps(hook_call("patient-view", patient_id, user=PREVIEW_USER, prefetch=values))
         return _response(orjson.dumps(await call_hook(declaration, raw, deps)), "application/json")
 
-    app.include_router(router)
+    return router

@@ -54,3 +54,7 @@ class Registry:
 
     def get(self, service_id: str) -> ServiceDeclaration | None:
         return self._services.get(service_id)
+
+    def first_on(self, hook: str) -> ServiceDeclaration:
+        """The first declared service on ``hook`` (the preview page shows the chart-open one)."""
+        return next(d for d in self._services.values() if d.hook == hook)

@@ -1,13 +1,16 @@
 """Request authentication as a FastAPI dependency, and the security headers every response carries."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: FastAPI reads the route signatures at run time, and
+# their ``Annotated[Runtime, Depends(slot)]`` names a local of the router factory.
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.runtime import Runtime, RuntimeSlot
 from service.auth.replay import ReplayCacheUnavailableError
 from service.auth.trust import AuthError
-from service.auth.verifier import Verifier
 from service.errors import ErrorCode, ServiceError
 
 UNAUTHORIZED = 401
@@ -30,24 +33,29 @@ def audience_of(request: Request, public_base_url: str | None) -> str:
     return str(request.url.replace(query="", fragment=""))
 
 
-async def authenticate(request: Request) -> None:
-    """Route dependency: verify the CDS Hooks JWT (or allow no token when none is required).
+def authenticator(slot: RuntimeSlot) -> Callable[..., Awaitable[None]]:
+    """The route dependency that verifies the CDS Hooks JWT (or allows no token when none is required).
 
     Fails closed: without the replay cache a token cannot be checked for reuse, so the call gets a 503.
     """
-    verifier: Verifier = request.app.state.verifier
-    try:
-        await verifier.check(
-            request.headers.get("authorization"), audience_of(request, request.app.state.public_base_url)
-        )
-    except AuthError as err:
-        raise ServiceError.single(UNAUTHORIZED, ErrorCode.UNAUTHORIZED, "authorization failed").with_headers(
-            {"WWW-Authenticate": "Bearer"}
-        ) from err
-    except ReplayCacheUnavailableError as err:
-        raise ServiceError.single(
-            SERVICE_UNAVAILABLE, ErrorCode.REPLAY_CACHE_UNAVAILABLE, "token replay cache unreachable; retry"
-        ) from err
+
+    async def authenticate(request: Request, runtime: Annotated[Runtime, Depends(slot)]) -> None:
+        try:
+            await runtime.verifier.check(
+                request.headers.get("authorization"), audience_of(request, runtime.public_base_url)
+            )
+        except AuthError as err:
+            raise ServiceError.single(
+                UNAUTHORIZED, ErrorCode.UNAUTHORIZED, "authorization failed"
+            ).with_headers({"WWW-Authenticate": "Bearer"}) from err
+        except ReplayCacheUnavailableError as err:
+            raise ServiceError.single(
+                SERVICE_UNAVAILABLE,
+                ErrorCode.REPLAY_CACHE_UNAVAILABLE,
+                "token replay cache unreachable; retry",
+            ) from err
+
+    return authenticate
 
 
 class SecurityHeaders:
