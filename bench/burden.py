@@ -92,7 +92,9 @@ def _advise(declaration: ServiceDeclaration, chart: Chart) -> tuple[list[dict[st
     def failed(rule_id: str, exc: Exception) -> None:
         raise RuntimeError(f"rule {rule_id} failed on {chart.name}") from exc
 
-    cards = [a.card for a in declaration.advise(Given(snapshot), chart.now, lambda: next(ids), failed)]
+    cards = [
+        a.card.to_wire() for a in declaration.advise(Given(snapshot), chart.now, lambda: next(ids), failed)
+    ]
     return cards, snapshot.ignored_counts()
 
 

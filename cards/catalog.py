@@ -16,6 +16,7 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
+from cards.card import Card
 from cards.combine import Combination, combine
 from cards.config import RuleConfig, citations, override_reasons, read_data
 from cards.finding import Finding
@@ -32,7 +33,7 @@ SERVICES_FILE = "service.json"
 class AdvisedCard:
     """A rendered card and what the history and suppression need to know about it."""
 
-    card: dict[str, Any]
+    card: Card
     rule_id: str
     rule_version: str
     rank: int

@@ -1,4 +1,4 @@
-"""Turning findings into CDS Hooks 2.0 cards (§ Card Attributes), as plain JSON-ready dicts.
+"""Turning findings into CDS Hooks 2.0 cards (§ Card Attributes): the typed model of ``cards.card``.
 
 A card is read in seconds in a narrow side panel (DESIGN.md § 5): the summary (< 140 characters) states the
 finding and the action; the markdown ``detail`` has a few short lines, a compact four-column table (test,
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cards.card import Action, Card, Coding, Link, Source, Suggestion
 from cards.config import card_words, citations, override_reasons
 from cards.finding import Evidence, Finding
 from terminology.knowledge import Order
@@ -102,40 +103,38 @@ def service_request(order: Order, patient_id: str, reason: str) -> dict[str, Any
 
 def _suggestions(
     finding: Finding, orders: Mapping[str, Order], patient_id: str, new_id: NewId
-) -> list[dict[str, Any]]:
+) -> list[Suggestion]:
     words = card_words()
     reason = words["reasonText"].format(title=finding.rule.title)
     return [
-        {
-            "label": words["suggestionLabel"].format(test=orders[key].display),
-            "uuid": new_id(),
-            "actions": [
-                {
-                    "type": "create",
-                    "description": words["actionDescription"].format(test=orders[key].display),
-                    "resource": service_request(orders[key], patient_id, reason),
-                }
+        Suggestion(
+            label=words["suggestionLabel"].format(test=orders[key].display),
+            uuid=new_id(),
+            actions=[
+                Action(
+                    type="create",
+                    description=words["actionDescription"].format(test=orders[key].display),
+                    resource=service_request(orders[key], patient_id, reason),
+                )
             ],
-        }
+        )
         for key in finding.workup
     ]
 
 
-def _removals(finding: Finding, new_id: NewId) -> list[dict[str, Any]]:
+def _removals(finding: Finding, new_id: NewId) -> list[Suggestion]:
     """Suggestions to remove a draft order (CDS Hooks 2.0 § Action: ``delete`` with the draft's id)."""
     words = card_words()
     return [
-        {
-            "label": words["removeLabel"].format(what=what),
-            "uuid": new_id(),
-            "actions": [
-                {
-                    "type": "delete",
-                    "description": words["removeDescription"].format(what=what),
-                    "resourceId": ref,
-                }
+        Suggestion(
+            label=words["removeLabel"].format(what=what),
+            uuid=new_id(),
+            actions=[
+                Action(
+                    type="delete", description=words["removeDescription"].format(what=what), resourceId=ref
+                )
             ],
-        }
+        )
         for ref, what in finding.removable
     ]
 
@@ -147,37 +146,34 @@ def render_cards(
     present: Presenter,
     topic_system: str,
     new_id: NewId,
-) -> list[dict[str, Any]]:
+) -> list[Card]:
     """Cards for ``findings`` in the given order; ``new_id`` makes each card's and suggestion's uuid."""
     refs = citations()
     reasons = override_reasons()
+    override = [Coding(system=reasons.system, code=r.code, display=r.display) for r in reasons.reasons]
     cards = []
     for finding in findings:
         rows = [_shown(row, present) for row in finding.evidence]
         cited = [refs[key] for key in finding.citations]
-        card: dict[str, Any] = {
-            "uuid": new_id(),
-            "summary": finding.summary,
-            "indicator": finding.indicator,
-            "detail": _detail(finding, rows),
-            "source": {
-                "label": f"{finding.rule.label} v{finding.rule.version}",
-                "url": cited[0].url,
-                "topic": {
-                    "system": topic_system,
-                    "code": finding.rule.id,
-                    "display": finding.rule.topic_display,
-                },
-            },
-            "overrideReasons": [
-                {"system": reasons.system, "code": r.code, "display": r.display} for r in reasons.reasons
-            ],
-            "links": [{"label": c.label, "url": c.url, "type": "absolute"} for c in cited],
-            "extension": {PROVENANCE: _provenance(finding, rows)},
-        }
         suggestions = [*_removals(finding, new_id), *_suggestions(finding, orders, patient_id, new_id)]
-        if suggestions:
-            card["suggestions"] = suggestions
-            card["selectionBehavior"] = "any"
-        cards.append(card)
+        cards.append(
+            Card(
+                uuid=new_id(),
+                summary=finding.summary,
+                indicator=finding.indicator,
+                detail=_detail(finding, rows),
+                source=Source(
+                    label=f"{finding.rule.label} v{finding.rule.version}",
+                    url=cited[0].url,
+                    topic=Coding(
+                        system=topic_system, code=finding.rule.id, display=finding.rule.topic_display
+                    ),
+                ),
+                suggestions=suggestions or None,
+                selectionBehavior="any" if suggestions else None,
+                overrideReasons=override,
+                links=[Link(label=c.label, url=c.url, type="absolute") for c in cited],
+                extension={PROVENANCE: _provenance(finding, rows)},
+            )
+        )
     return cards

@@ -26,7 +26,8 @@ def reraise(rule_id: str, exc: Exception) -> None:
 def advise(*resources: dict[str, Any]) -> list[dict[str, Any]]:
     ids = (f"id-{i}" for i in itertools.count())
     snapshot = build_snapshot("p1", [fd.patient(), fd.bundle(list(resources))], K, fd.NOW)
-    return [advised.card for advised in SERVICE.advise(Given(snapshot), fd.NOW, lambda: next(ids), reraise)]
+    advised = SERVICE.advise(Given(snapshot), fd.NOW, lambda: next(ids), reraise)
+    return [a.card.to_wire() for a in advised]
 
 
 def test_cards_pass_the_structural_check_and_suggest_valid_service_requests() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from cards import card as card_model
 from service.api import wire
 from tests.reference_data import EXAMPLES, load
 
@@ -27,8 +28,8 @@ def _adapter(doc: dict[str, Any]) -> TypeAdapter[Any]:
         return TypeAdapter(wire.Feedback)
     single: dict[str, Any] = {
         "fhirAuthorization": wire.FhirAuthorization,
-        "source": wire.Source,
-        "overrideReasons": list[wire.Coding],
+        "source": card_model.Source,
+        "overrideReasons": list[card_model.Coding],
         "context": wire.HookRequest.model_fields["context"].annotation,
     }
     if len(doc) == 1 and next(iter(doc)) in single:
@@ -39,7 +40,7 @@ def _adapter(doc: dict[str, Any]) -> TypeAdapter[Any]:
         owner = wire.ServiceDescription if are_templates else wire.HookRequest
         return TypeAdapter(owner.model_fields["prefetch"].annotation)
     if "type" in doc:
-        return TypeAdapter(wire.Action)
+        return TypeAdapter(card_model.Action)
     raise AssertionError(f"no model for a document with members {sorted(doc)}")
 
 
@@ -90,5 +91,5 @@ def test_authorization_without_server_is_rejected() -> None:
 
 
 def test_outbound_dump_omits_absent_fields() -> None:
-    card = wire.Card(summary="s", indicator="info", source=wire.Source(label="l"), uuid="u")
+    card = card_model.Card(summary="s", indicator="info", source=card_model.Source(label="l"), uuid="u")
     assert card.to_wire() == {"summary": "s", "indicator": "info", "source": {"label": "l"}, "uuid": "u"}

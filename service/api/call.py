@@ -153,7 +153,7 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
     sent, record = await deps.history.select(
         declaration.id, request.hookInstance, context.patientId, advised, now
     )
-    response = HookResponse.model_validate({"cards": [a.card for a in sent]}).to_wire()
+    response = HookResponse(cards=[a.card for a in sent]).to_wire()
     record()
     log.info(
         "answered hookInstance=%s service=%s cards=%d suppressed=%d ignored=%s ms=%.1f",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cards.card import Card
+
 SUMMARY_LIMIT = 140
 INDICATORS = frozenset({"info", "warning", "critical"})
 
@@ -24,8 +26,10 @@ def _empty_paths(value: Any, path: str) -> list[str]:
     return []
 
 
-def card_problems(card: dict[str, Any]) -> list[str]:
-    """Everything wrong with ``card`` as something we may send; empty when it is fine."""
+def card_problems(model: Card | dict[str, Any]) -> list[str]:
+    """Everything wrong with a card as something we may send (as dumped for the wire, or as read back
+    from a response); empty when it is fine."""
+    card = model.to_wire() if isinstance(model, Card) else model
     problems = [f"empty value at {p}" for p in _empty_paths(card, "card")]
     if not card.get("uuid"):
         problems.append("card has no uuid")

@@ -1,28 +1,24 @@
 """CDS Hooks 2.0.1 wire models (https://cds-hooks.hl7.org/2.0/).
 
 Tolerant on what we receive: unknown fields and ``extension`` are kept (``extra="allow"``), prefetch values
-may be ``null``. Strict on what we send: responses are dumped with ``exclude_none`` and checked by
-:func:`service.api.sendable.card_problems` before they leave, so no ``null``, ``""``, ``[]`` or ``{}`` is
-emitted. Field names are the spec's camelCase on purpose, so a model reads like the spec's tables.
+may be ``null``. Cards are the one typed model the rules build (``cards.card``). Strict on what we send:
+responses are dumped with ``exclude_none`` and checked by :func:`service.api.sendable.card_problems` before
+they leave, so no ``null``, ``""``, ``[]`` or ``{}`` is emitted. Field names are the spec's camelCase on
+purpose, so a model reads like the spec's tables.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
+from cards.card import Action, Card, SpecModel
 from service.fhir.outbound import normalize_base
 
 
-class WireModel(BaseModel):
+class WireModel(SpecModel):
     """Base of every wire model: keeps unknown fields, forbids nothing the spec may add later."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    def to_wire(self) -> dict[str, Any]:
-        """JSON-ready dict with absent optional fields omitted (spec: never send ``null``)."""
-        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
 # --- Requests (§ HTTP Request) -------------------------------------------------------------------------
@@ -84,58 +80,6 @@ class DiscoveryResponse(WireModel):
 
 
 # --- Responses (§ CDS Service Response) ----------------------------------------------------------------
-
-Indicator = Literal["info", "warning", "critical"]
-
-
-class Coding(WireModel):
-    code: str
-    system: str | None = None
-    display: str | None = None
-
-
-class Source(WireModel):
-    label: str
-    url: str | None = None
-    icon: str | None = None
-    topic: Coding | None = None
-
-
-class Link(WireModel):
-    label: str
-    url: str
-    type: Literal["absolute", "smart"]
-    appContext: str | None = None  # noqa: N815 - spec field name
-    autolaunchable: bool | None = None
-
-
-class Action(WireModel):
-    type: Literal["create", "update", "delete"]
-    description: str | None = None
-    resource: dict[str, Any] | None = None
-    resourceId: str | None = None  # noqa: N815 - spec field name
-
-
-class Suggestion(WireModel):
-    label: str
-    uuid: str | None = None
-    isRecommended: bool | None = None  # noqa: N815 - spec field name
-    actions: list[Action] | None = None
-
-
-class Card(WireModel):
-    """§ Card Attributes. ``indicator`` is required by the spec for cards we send (see ``sendable``);
-    it is optional here only so the spec's own example without one can be read."""
-
-    uuid: str | None = None
-    summary: str
-    detail: str | None = None
-    indicator: Indicator | None = None
-    source: Source
-    suggestions: list[Suggestion] | None = None
-    selectionBehavior: Literal["at-most-one", "any"] | None = None  # noqa: N815 - spec field name
-    overrideReasons: list[Coding] | None = None  # noqa: N815 - spec field name
-    links: list[Link] | None = None
 
 
 class HookResponse(WireModel):

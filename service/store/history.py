@@ -40,10 +40,10 @@ log = logging.getLogger("calcinosis_cds.history")
 
 def _record(advised: AdvisedCard, evidence_key: str) -> CardRecord:
     return CardRecord(
-        card_uuid=str(advised.card["uuid"]),
+        card_uuid=str(advised.card.uuid),
         rule_id=advised.rule_id,
         rule_version=advised.rule_version,
-        indicator=str(advised.card["indicator"]),
+        indicator=str(advised.card.indicator),
         rank=advised.rank,
         evidence_key=evidence_key,
     )
@@ -53,7 +53,7 @@ def holding_override(card: AdvisedCard, evidence_key: str, overrides: Sequence[O
     """The override that still holds ``card`` back, if any: one of a card at least as severe, resting on
     the same evidence. A critical card is never held back; a newer result, a new diagnosis or medication
     (other evidence) or a worse grade (higher rank) ends the suppression."""
-    if card.card["indicator"] == "critical":
+    if card.card.indicator == "critical":
         return None
     return next((o for o in overrides if card.rank <= o.rank and o.evidence_key == evidence_key), None)
 
@@ -87,7 +87,7 @@ class CardHistory:
         windows = {
             a.rule_id: now - timedelta(days=days)
             for a in advised
-            if a.card["indicator"] != "critical" and (days := self._window_days(a.rule_id)) > 0
+            if a.card.indicator != "critical" and (days := self._window_days(a.rule_id)) > 0
         }
         overrides = await self._recent_overrides(patient_key, windows)
         keys = {id(card): self.store.evidence_key(card.evidence) for card in advised}
@@ -100,7 +100,7 @@ class CardHistory:
             else:
                 sent.append(card)
         for card in sent:
-            self._metrics.cards.labels(card.rule_id, str(card.card["indicator"])).inc()
+            self._metrics.cards.labels(card.rule_id, str(card.card.indicator)).inc()
         for record, override in held:
             self._metrics.suppressions.labels(record.rule_id).inc()
             log.info(
