@@ -27,16 +27,9 @@ import pytest
 from matplotlib import image
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.cli.report import (
-    FORMATS,
-    Outcome,
-    Report,
-    WeekPoint,
-    collect,
-    run_report,
-    weekly_acceptance,
-)
+from service.cli.report import Outcome, Report, WeekPoint, collect, weekly_acceptance
 from service.cli.report_plot import write_plot
+from service.cli.report_render import FORMATS, run_report
 from service.store.engine import create_engine
 from service.store.models import Base, FeedbackEntry, IssuedCard, Suppression
 from service.store.schema import upgrade

@@ -24,7 +24,7 @@ def without_matplotlib(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """As if matplotlib were not installed: importing it fails; our modules are imported afresh."""
     for name in [n for n in sys.modules if n.startswith("matplotlib.")] + ["matplotlib"]:
         monkeypatch.setitem(sys.modules, name, None)
-    for ours in ("service.cli.report", "service.cli.report_plot"):
+    for ours in ("service.cli.report", "service.cli.report_render", "service.cli.report_plot"):
         monkeypatch.delitem(sys.modules, ours, raising=False)
     monkeypatch.setenv("CDS_DATABASE_URL", f"sqlite:///{tmp_path / 'cds.db'}")
 

@@ -177,7 +177,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from service.cli.report import PlotUnavailableError, run_report
+    from service.cli.report_render import PlotUnavailableError, run_report
 
     try:
         print(run_report(settings.database_url, args.format, args.since, args.plot))

@@ -1,7 +1,7 @@
 """The acceptance chart of ``calcinosis-cds report --plot``: weekly acceptance per rule, as a PNG.
 
-Apart from the report itself (``service.cli.report``) because it needs matplotlib (and numpy), which only the
-``report`` extra installs: ``pip install 'calcinosis-cds[report]'``.
+Apart from the report itself (``service.cli.report``, ``service.cli.report_render``) because it needs
+matplotlib (and numpy), which only the ``report`` extra installs: ``pip install 'calcinosis-cds[report]'``.
 """
 
 from __future__ import annotations
