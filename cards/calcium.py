@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cards.config import card_words
+from cards.data_files import card_words
 from cards.evidence import recent
 from terminology.snapshot import LabResult, PatientSnapshot
 

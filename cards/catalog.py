@@ -18,7 +18,8 @@ from typing import Any
 
 from cards.card import Card
 from cards.combine import Combination, combine
-from cards.config import RuleConfig, citations, override_reasons, read_data
+from cards.config import RuleConfig
+from cards.data_files import citations, override_reasons, read_data
 from cards.finding import Finding
 from cards.given import Given
 from cards.render import render_cards

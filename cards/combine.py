@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cards.config import card_words
+from cards.data_files import card_words
 from cards.evidence import cited
 from cards.finding import Finding
 

@@ -6,29 +6,17 @@ unit of its analyte, or that cites an unknown reference, stops the service from 
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from functools import cache
-from importlib import resources
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from cards.data_files import Frozen, citations, read_data
 from terminology.knowledge import Knowledge, Order
 from terminology.presentation import Presenter
 from terminology.reference_intervals import ReferenceIntervals
 from terminology.snapshot import LabResult, PatientSnapshot
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-class Citation(Frozen):
-    text: str
-    url: str
-    label: str
-    checked: str
 
 
 class Threshold(Frozen):
@@ -105,17 +93,6 @@ class RuleInfo(Frozen):
     title: str
     label: str
     topic_display: str = Field(alias="topicDisplay")
-
-
-class OverrideReason(Frozen):
-    code: str
-    display: str
-
-
-class OverrideReasons(Frozen):
-    about: str
-    system: str
-    reasons: tuple[OverrideReason, ...]
 
 
 class RuleConfig(Frozen):
@@ -263,28 +240,6 @@ def load_rule(
     if unknown:
         raise ValueError(f"{name}.json cites unknown references {sorted(unknown)}")
     return config
-
-
-def read_data(name: str) -> Any:
-    """One JSON file of ``cards/data``."""
-    return json.loads(resources.files("cards").joinpath("data", name).read_text(encoding="utf-8"))
-
-
-@cache
-def card_words() -> dict[str, Any]:
-    """The fixed words of every card (``data/render.json``)."""
-    words: dict[str, Any] = read_data("render.json")
-    return words
-
-
-@cache
-def citations() -> dict[str, Citation]:
-    return {key: Citation.model_validate(c) for key, c in read_data("citations.json")["citations"].items()}
-
-
-@cache
-def override_reasons() -> OverrideReasons:
-    return OverrideReasons.model_validate(read_data("override_reasons.json"))
 
 
 def check_thresholds(thresholds: dict[str, Threshold], knowledge: Knowledge) -> None:

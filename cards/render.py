@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cards.card import Action, Card, Coding, Link, Source, Suggestion
-from cards.config import card_words, citations, override_reasons
+from cards.data_files import card_words, citations, override_reasons
 from cards.finding import Evidence, Finding
 from terminology.knowledge import Order
 from terminology.presentation import Presenter

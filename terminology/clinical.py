@@ -28,8 +28,9 @@ from terminology.fhir_json import (
     period_start,
     status_code,
 )
-from terminology.knowledge import LOCAL_ROUTE, PARENTERAL_FORM, Knowledge
+from terminology.knowledge import Knowledge
 from terminology.snapshot import ConditionRecord, Ignored, MedicationRecord, ProcedureRecord
+from terminology.text_terms import LOCAL_ROUTE, PARENTERAL_FORM
 
 IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 IGNORED_REQUEST_STATUS = frozenset({"entered-in-error", "cancelled"})

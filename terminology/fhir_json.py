@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from terminology.fhir_dates import parse_date, parse_datetime
-from terminology.knowledge import Code
+from terminology.value_set_files import Code
 
 JsonObject = dict[str, Any]
 

@@ -8,26 +8,27 @@ per process (``load_knowledge`` is cached): no request pays for parsing, indexin
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from importlib import resources
+from functools import cache
 from typing import Any
 
 from terminology.presentation import Presenter
 from terminology.reference_intervals import ReferenceIntervals, load_reference_intervals
-
-VS_BASE = "http://calcinosis-cds.example.org/fhir/ValueSet/"
-EXT_BASE = "http://calcinosis-cds.example.org/fhir/StructureDefinition/"
-VERIFICATION_EXT = EXT_BASE + "code-verification"
-PROVENANCE_EXT = EXT_BASE + "code-provenance"
-
-Code = tuple[str, str]  # (system, code)
-LOCAL_ROUTE = "local-route"  # text matcher for topical/inhaled/... routes and dose forms
-PARENTERAL_FORM = "parenteral-dose-form"  # text matcher for injectable dose forms ("Injectable Solution")
-TEXT_MEMO_SIZE = 4096  # distinct medication and route texts remembered (a few hundred kB at most)
+from terminology.text_terms import (
+    TextMatcher,
+    injectable_means_intravenous,
+    memoised_text_concepts,
+    text_matchers,
+)
+from terminology.value_set_files import (
+    VS_BASE,
+    Code,
+    expansion_codes,
+    load_value_sets,
+    read_json,
+    split_verified,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +57,6 @@ class UnitDef:
     code: str
     dimension: str
     to_base: float
-
-
-@dataclass(frozen=True, slots=True)
-class TextMatcher:
-    """Case-insensitive, word-bounded include terms minus exclude terms, compiled once."""
-
-    include: re.Pattern[str]
-    exclude: re.Pattern[str] | None
-
-    def matches(self, text: str) -> bool:
-        """Whether one text (a display or CodeableConcept.text) names the concept (medication_text.json)."""
-        text = " ".join(text.split())
-        return bool(self.include.search(text)) and not (self.exclude and self.exclude.search(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +110,7 @@ class Knowledge:
 
     def codes_of(self, value_set_url: str) -> list[Code]:
         """(system, code) pairs of a value set's expansion, in file order."""
-        return _expansion_codes(self.value_sets[value_set_url])
+        return expansion_codes(self.value_sets[value_set_url])
 
     def concepts_of(self, family: str, codings: list[Code]) -> frozenset[str]:
         """Concepts of ``family`` that any of ``codings`` belongs to (verified codes only)."""
@@ -133,96 +121,11 @@ class Knowledge:
         return found
 
 
-def _expansion_codes(value_set: dict[str, Any]) -> list[Code]:
-    return [(c["system"], c["code"]) for c in value_set["expansion"]["contains"]]
-
-
-def _read_json(name: str) -> Any:
-    return json.loads(resources.files("terminology").joinpath("data", name).read_text(encoding="utf-8"))
-
-
-def _load_value_sets() -> dict[str, dict[str, Any]]:
-    folder = resources.files("terminology").joinpath("valuesets")
-    value_sets: dict[str, dict[str, Any]] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            vs = json.loads(entry.read_text(encoding="utf-8"))
-            if vs["url"] in value_sets:
-                raise ValueError(f"value set URL {vs['url']} is defined twice")
-            value_sets[vs["url"]] = vs
-    return value_sets
-
-
-def verification_of(value_set: dict[str, Any]) -> dict[Code, str]:
-    """(system, code) -> ``verified`` | ``unverified``, from the compose concepts' extensions."""
-    status: dict[Code, str] = {}
-    for include in value_set["compose"]["include"]:
-        for concept in include.get("concept", []):
-            exts = {e["url"]: e for e in concept.get("extension", [])}
-            verification = exts.get(VERIFICATION_EXT, {}).get("valueCode", "unverified")
-            status[(include["system"], concept["code"])] = verification
-    return status
-
-
-def _split_verified(value_set: dict[str, Any]) -> tuple[list[Code], list[Code]]:
-    status = verification_of(value_set)
-    codes = _expansion_codes(value_set)
-    return [c for c in codes if status.get(c) == "verified"], [
-        c for c in codes if status.get(c) != "verified"
-    ]
-
-
-def _terms(terms: list[str]) -> re.Pattern[str] | None:
-    if not terms:
-        return None
-    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
-
-
-def _memoised_text_concepts(matchers: dict[str, TextMatcher]) -> Callable[[str], frozenset[str]]:
-    @lru_cache(maxsize=TEXT_MEMO_SIZE)  # bounded: texts come from requests
-    def text_concepts(text: str) -> frozenset[str]:
-        return frozenset(concept for concept, matcher in matchers.items() if matcher.matches(text))
-
-    return text_concepts
-
-
-def _text_matchers(raw: dict[str, Any], urls: dict[str, str]) -> dict[str, TextMatcher]:
-    by_url = {url: concept for concept, url in urls.items()}
-    matchers = {}
-    for section in ("valueSets", "routes"):
-        for url, spec in raw.get(section, {}).items():
-            include = _terms(spec.get("include", []))
-            if url not in by_url or include is None:
-                raise ValueError(f"text terms for unknown or empty value set {url}")
-            matchers[by_url[url]] = TextMatcher(include, _terms(spec.get("exclude", [])))
-    local = _terms(raw["localRoutes"]["include"])
-    if local is None:
-        raise ValueError("localRoutes needs include terms")
-    matchers[LOCAL_ROUTE] = TextMatcher(local, None)
-    parenteral = raw["doseForms"]["parenteral"]
-    include = _terms(parenteral["include"])
-    if include is None:
-        raise ValueError("doseForms.parenteral needs include terms")
-    matchers[PARENTERAL_FORM] = TextMatcher(include, _terms(parenteral.get("exclude", [])))
-    return matchers
-
-
-def _injectable_means_intravenous(raw: dict[str, Any], urls: dict[str, str]) -> frozenset[str]:
-    """Concepts (by id) named in doseForms.parenteral.impliesIntravenousFor; an unknown URL stops start-up."""
-    by_url = {url: concept for concept, url in urls.items()}
-    wanted = raw["doseForms"]["parenteral"]["impliesIntravenousFor"]
-    unknown = [url for url in wanted if url not in by_url]
-    if unknown:
-        raise ValueError(f"doseForms.parenteral names unknown value sets {unknown}")
-    return frozenset(by_url[url] for url in wanted)
-
-
 @cache
 def load_knowledge() -> Knowledge:
     """Load and index the shipped files. Raises on any inconsistency: a broken file must stop start-up."""
-    value_sets = _load_value_sets()
-    analytes_raw = _read_json("analytes.json")["analytes"]
+    value_sets = load_value_sets()
+    analytes_raw = read_json("analytes.json")["analytes"]
     analytes = {
         name: Analyte(
             name,
@@ -239,26 +142,26 @@ def load_knowledge() -> Knowledge:
     unverified: set[Code] = set()
     analyte_by_code: dict[Code, str] = {}
     for analyte in analytes.values():
-        verified, other = _split_verified(value_sets[analyte.value_set])
+        verified, other = split_verified(value_sets[analyte.value_set])
         unverified.update(other)
         for key in verified:
             if key in analyte_by_code:
                 raise ValueError(f"code {key} belongs to two analytes")
             analyte_by_code[key] = analyte.name
-    concepts = _read_json("concepts.json")
+    concepts = read_json("concepts.json")
     urls = {vs_id: VS_BASE + vs_id for ids in concepts["families"].values() for vs_id in ids}
     concepts_by_code: dict[str, dict[Code, frozenset[str]]] = {}
     for family, ids in concepts["families"].items():
         index: dict[Code, frozenset[str]] = {}
         for vs_id in ids:
-            verified, other = _split_verified(value_sets[urls[vs_id]])
+            verified, other = split_verified(value_sets[urls[vs_id]])
             unverified.update(other)
             for key in verified:
                 index[key] = index.get(key, frozenset()) | {vs_id}
         concepts_by_code[family] = index
-    raw_units = _read_json("units.json")
-    medication_text = _read_json("medication_text.json")
-    matchers = _text_matchers(medication_text, urls)
+    raw_units = read_json("units.json")
+    medication_text = read_json("medication_text.json")
+    matchers = text_matchers(medication_text, urls)
     units = {code: UnitDef(code, u["dimension"], float(u["toBase"])) for code, u in raw_units["ucum"].items()}
     unit_text = dict(raw_units["text"])
     _check_units(units, unit_text, analytes)
@@ -276,22 +179,22 @@ def load_knowledge() -> Knowledge:
         concepts_by_code=concepts_by_code,
         unverified=frozenset(unverified),
         text=matchers,
-        text_concepts=_memoised_text_concepts(matchers),
-        injectable_means_intravenous=_injectable_means_intravenous(medication_text, urls),
+        text_concepts=memoised_text_concepts(matchers),
+        injectable_means_intravenous=injectable_means_intravenous(medication_text, urls),
         units=units,
         unit_text=unit_text,
         unit_display={k: v for k, v in raw_units["display"].items() if k != "about"},
         conversions=conversions,
         alt_factors=alt_factors,
-        orders=_orders(_read_json("orders.json")["orders"], value_sets, analytes),
+        orders=_orders(read_json("orders.json")["orders"], value_sets, analytes),
         ckd_stages=dict(concepts["ckdStages"]),
         dialysis_conditions=frozenset(concepts["dialysis"]["conditions"]),
         dialysis_procedures=frozenset(concepts["dialysis"]["procedures"]),
-        derivation=_read_json("derivation.json"),
+        derivation=read_json("derivation.json"),
         concept_names={family: frozenset(ids) for family, ids in concepts["families"].items()},
-        presenter=_presenter(analytes_raw, _read_json("derivation.json")["display"], raw_units["display"]),
+        presenter=_presenter(analytes_raw, read_json("derivation.json")["display"], raw_units["display"]),
         reference_intervals=load_reference_intervals(
-            _read_json("reference_intervals.json"), {a.name: a.canonical_unit for a in analytes.values()}
+            read_json("reference_intervals.json"), {a.name: a.canonical_unit for a in analytes.values()}
         ),
     )
 
@@ -315,7 +218,7 @@ def _orders(
             orders[key] = Order(key, spec["system"], spec["code"], spec["display"], tuple(spec["analytes"]))
             continue
         value_set = value_sets[VS_BASE + spec["valueSet"]]
-        verified, _ = _split_verified(value_set)
+        verified, _ = split_verified(value_set)
         match = [(s, c) for s, c in verified if c == spec["code"]]
         if not match:
             raise ValueError(f"order {key}: {spec['code']} is not a verified code of {spec['valueSet']}")

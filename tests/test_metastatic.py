@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cards import metastatic
-from cards.config import citations
+from cards.data_files import citations
 from cards.finding import Finding
 from cards.given import Given
 from terminology.knowledge import load_knowledge

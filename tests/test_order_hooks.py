@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from cards.catalog import ServiceDeclaration, declared_services
-from cards.config import read_data
+from cards.data_files import read_data
 from service.api.hooks import HOOKS, hook_call
 from service.api.openapi import request_schemas
 from service.api.registry import Registry

@@ -21,7 +21,8 @@ import pytest
 from cards import calciphylaxis, dystrophic, iatrogenic, known_calcinosis, metastatic, missing_data, tumoral
 from cards import combine as combining
 from cards.catalog import pathway
-from cards.config import RuleConfig, Threshold, read_data
+from cards.config import RuleConfig, Threshold
+from cards.data_files import read_data
 from cards.finding import Finding
 from cards.given import Given
 from terminology.knowledge import load_knowledge

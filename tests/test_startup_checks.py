@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cards import catalog, config
+from cards import catalog, config, data_files
 from terminology.knowledge import load_knowledge
 
 K = load_knowledge()
@@ -19,7 +19,7 @@ Edit = Callable[[dict[str, Any]], None]
 @pytest.fixture
 def edited(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, Edit], None]]:
     """Serve one data file of cards/ with an edit applied; every cached load is cleared around the test."""
-    original = config.read_data
+    original = data_files.read_data
     edits: dict[str, Edit] = {}
 
     def read(name: str) -> Any:
@@ -29,13 +29,19 @@ def edited(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, Edit], No
         return data
 
     def clear() -> None:
-        for cached in (config.threshold_library, config.citations, config.card_words):
+        for cached in (
+            config.threshold_library,
+            data_files.citations,
+            data_files.card_words,
+            data_files.override_reasons,
+        ):
             cached.cache_clear()
-        for name in catalog.read_data("service.json")["services"][0]["pathways"]:
-            catalog.pathway_module(name).load_config.cache_clear()
+        for service in catalog.read_data("service.json")["services"]:
+            for name in service["pathways"]:
+                catalog.pathway_module(name).load_config.cache_clear()
 
-    monkeypatch.setattr(config, "read_data", read)
-    monkeypatch.setattr(catalog, "read_data", read)
+    for module in (data_files, config, catalog):
+        monkeypatch.setattr(module, "read_data", read)
     clear()
     yield lambda name, edit: edits.__setitem__(name, edit)
     monkeypatch.undo()

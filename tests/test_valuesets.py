@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.valueset import ValueSet
 
-from terminology.knowledge import PROVENANCE_EXT, VERIFICATION_EXT, VS_BASE, load_knowledge
+from terminology.knowledge import load_knowledge
+from terminology.value_set_files import PROVENANCE_EXT, VERIFICATION_EXT, VS_BASE
 
 FOLDER = Path(__file__).resolve().parents[1] / "terminology" / "valuesets"
 FILES = sorted(FOLDER.glob("*.json"))
