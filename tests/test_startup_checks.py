@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cards import catalog, config, data_files
+from service.cli.main import main
 from terminology.knowledge import load_knowledge
 
 K = load_knowledge()
@@ -109,3 +111,19 @@ def test_the_shipped_data_starts(edited: Callable[[str, Edit], None]) -> None:
         "calcinosis-order-check",
         "calcinosis-order-select",
     ]
+
+
+def test_serve_with_a_typo_in_the_data_says_one_line_and_exits_2(
+    edited: Callable[[str, Edit], None],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The command line, not a traceback: the line names the file and the key, the exit status is 2."""
+    monkeypatch.setenv("CDS_DATABASE_URL", f"sqlite:///{tmp_path / 'cds.db'}")
+    edited("service.json", lambda d: d["services"][1].__setitem__("hook", "order-sing"))
+    assert main(["serve", "--port", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "calcinosis-cds: invalid data: service 'calcinosis-order-check': no hook 'order-sing' "
+        "(known: order-select, order-sign, patient-view)\n"
+    )

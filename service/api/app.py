@@ -50,8 +50,14 @@ from terminology.knowledge import load_knowledge
 QUIET_LOGGERS = ("httpx", "httpcore")
 
 
+class StartupDataError(RuntimeError):
+    """The shipped knowledge or rule data does not hold together (a typo'd concept, threshold, pathway or
+    hook): the service must not start. The message is one line naming the file and key."""
+
+
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """A ready-to-serve app; loads and checks all knowledge and rule data before returning.
+    """A ready-to-serve app; loads and checks all knowledge and rule data before returning (raises
+    :class:`StartupDataError` when they do not hold together).
 
     ``clock`` is injectable for tests (suppression windows); the default is the UTC wall clock.
     """
@@ -59,8 +65,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     clock = clock or (lambda: datetime.now(UTC))
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    knowledge = load_knowledge()
-    registry = Registry(declared_services(knowledge))
+    try:
+        knowledge = load_knowledge()
+        registry = Registry(declared_services(knowledge))
+    except ValueError as exc:  # every name in the data is checked here, each failure one line
+        raise StartupDataError(str(exc)) from exc
     allowlist = Allowlist.from_entries(settings.fhir_server_allowlist)
     metrics = Metrics()
     slot = RuntimeSlot()

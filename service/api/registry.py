@@ -26,7 +26,8 @@ class Registry:
             hook = HOOKS.get(declaration.hook)
             if hook is None:
                 raise ValueError(
-                    f"service {declaration.id!r}: no hook {declaration.hook!r} (known: {sorted(HOOKS)})"
+                    f"service {declaration.id!r}: no hook {declaration.hook!r} "
+                    f"(known: {', '.join(sorted(HOOKS))})"
                 )
             for key, template in declaration.prefetch.items():
                 unknown = tokens_of(template) - hook.prefetch_tokens

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.api.app import create_app
+from service.api.app import StartupDataError, create_app
 from service.api.observability import configure_json_logging
 from service.api.server import server_config
 from service.auth.client_token import DEFAULT_ISSUER, TokenSigner, make_dev_keys
@@ -170,8 +170,9 @@ async def _schema(settings: Settings, migrate: bool) -> None:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_json_logging(args.log_level)
+    app = create_app(settings)  # the data is checked first: a typo stops here, before the database
     asyncio.run(_schema(settings, settings.migrates_on_start))
-    config = server_config(create_app(settings), settings, args.host, args.port, args.log_level)
+    config = server_config(app, settings, args.host, args.port, args.log_level)
     uvicorn.Server(config).run()
     return 0
 
@@ -238,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(args, settings)
     except SchemaBehindError as exc:
         return _fail(str(exc))
+    except StartupDataError as exc:
+        return _fail(f"invalid data: {exc}")
     except (SQLAlchemyError, OSError) as exc:
         return _fail(
             f"database {settings.database_url.split('://')[0]} is not usable: {type(exc).__name__}: {exc}"
