@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from service.demo import demo_patients
+from tests.order_scenarios import statin, warfarin
 from tests.servers import FhirTestServer, ServiceProcess, free_port
 
 SCRIPT = Path(sys.executable).parent / "calcinosis-cds"
@@ -82,7 +83,7 @@ def test_check_prints_cards_readably(loaded: FhirTestServer) -> None:
         "1. [CRITICAL] Severe hypercalcemia (corrected Ca 14.8 mg/dL): same-day evaluation" in result.stdout
     )
     assert "| Test | Result | Date | Note |" in result.stdout
-    assert "Suggestions (draft orders):" in result.stdout
+    assert "Suggestions:" in result.stdout
     assert "\033[" not in result.stdout  # NO_COLOR
 
 
@@ -114,3 +115,55 @@ def test_check_of_an_unknown_patient_is_a_clear_error(loaded: FhirTestServer) ->
     assert result.returncode == 1
     assert "prefetch 'patient'" in result.stderr
     assert "fhir-not-found" in result.stderr
+
+
+def _draft_file(tmp_path: Path, draft: dict[str, object]) -> str:
+    path = tmp_path / f"{draft['id']}.json"
+    path.write_text(json.dumps(draft), encoding="utf-8")
+    return str(path)
+
+
+def test_check_plays_order_sign_with_drafts_from_files(loaded: FhirTestServer, tmp_path: Path) -> None:
+    """The demo dialysis patient: warfarin draws the warning with its removal suggestion, a statin nothing."""
+    patient = "demo-calciphylaxis"
+    common = ["check", "--fhir-server", loaded.base, f"--token={loaded.token}", "--patient", patient]
+    warfarin_draft = warfarin(patient)
+    del warfarin_draft["subject"]  # check fills in the patient
+    signed = run(*common, "--hook", "order-sign", "--draft", _draft_file(tmp_path, warfarin_draft), "--json")
+    assert signed.returncode == 0, signed.stderr
+    [card] = json.loads(signed.stdout)["cards"]
+    assert (card["indicator"], card["source"]["topic"]["code"]) == ("warning", "order-warfarin-calciphylaxis")
+    assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/draft-warfarin"
+    unrelated = run(*common, "--hook", "order-select", "--draft", _draft_file(tmp_path, statin(patient)))
+    assert (unrelated.returncode, unrelated.stdout.strip()) == (
+        0,
+        "No cards: nothing to say for this patient.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--hook", "order-sign"],
+            "--hook order-sign judges draft orders: give at least one --draft FILE.json",
+        ),
+        (["--draft", "{draft}"], "--hook patient-view takes no draft orders"),
+        (["--hook", "order-sign", "--draft", "{not_json}"], "not a readable JSON file"),
+        (["--hook", "order-sign", "--draft", "{not_fhir}"], "not a FHIR resource (no resourceType)"),
+    ],
+)
+def test_check_refuses_drafts_that_do_not_fit_the_hook(
+    tmp_path: Path, extra: list[str], message: str
+) -> None:
+    files = {
+        "draft": _draft_file(tmp_path, statin("p1")),
+        "not_json": str(tmp_path / "broken.json"),
+        "not_fhir": _draft_file(tmp_path, {"id": "x", "medication": "warfarin"}),
+    }
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    args = [a.format(**files) for a in extra]
+    result = run("check", "--fhir-server", "http://127.0.0.1:9/fhir", "--patient", "p1", *args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

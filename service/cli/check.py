@@ -1,6 +1,7 @@
 """``calcinosis-cds check``: play the EHR for one patient and show the cards.
 
-Builds the ``patient-view`` request, runs the service's own prefetch templates against the FHIR server
+Builds the request of the chosen hook (``patient-view``, or an order hook with the draft orders given as
+files; ``service.api.hooks.hook_call``), runs the service's own prefetch templates against the FHIR server
 (as an EHR would; ``--no-prefetch`` leaves that to the service's FHIR fallback), calls the service (a
 running one at ``--service-url``, else this code in-process on a throw-away database) and prints the
 cards: indicator, summary, the detail with its evidence table, suggestions and links - or the raw JSON.
@@ -8,16 +9,18 @@ cards: indicator, summary, the detail with its evidence table, suggestions and l
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from service.api.hooks import hook_call
+from service.api.hooks import HOOKS, hook_call
 from service.auth.client_token import TokenSigner
 from service.cli.sandbox import SandboxError, outcome_text
 from service.fhir.client import FetchLimits, FhirClient, FhirFetchError
@@ -81,6 +84,27 @@ def _refused(what: str, response: httpx.Response, signer: TokenSigner | None) ->
     return SandboxError(f"{what} answered HTTP {response.status_code}: {outcome_text(response)}{hint}")
 
 
+def read_drafts(paths: list[Path], hook: str, patient_id: str) -> list[dict[str, Any]]:
+    """The draft orders of an order hook, one FHIR resource per file (a draft without ``subject`` is given
+    the patient's); ``SandboxError`` when the hook and the drafts do not go together."""
+    takes_drafts = "draftOrders" in HOOKS[hook].context.model_fields
+    if takes_drafts and not paths:
+        raise SandboxError(f"--hook {hook} judges draft orders: give at least one --draft FILE.json")
+    if paths and not takes_drafts:
+        raise SandboxError(f"--hook {hook} takes no draft orders (--draft is for order-select, order-sign)")
+    drafts = []
+    for path in paths:
+        try:
+            resource = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SandboxError(f"--draft {path}: not a readable JSON file ({exc})") from exc
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise SandboxError(f"--draft {path}: not a FHIR resource (no resourceType)")
+        resource.setdefault("subject", {"reference": f"Patient/{patient_id}"})
+        drafts.append(resource)
+    return drafts
+
+
 async def check(
     fhir: str,
     patient_id: str,
@@ -88,10 +112,11 @@ async def check(
     token: str | None,
     prefetch: bool,
     signer: TokenSigner | None = None,
+    hook: str = "patient-view",
+    drafts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The service's response for ``patient_id`` (raises ``SandboxError`` with a clear message).
-
-    With ``signer``, each call carries a fresh CDS Hooks JWT for the URL it calls.
+    """The response of the service on ``hook`` for ``patient_id`` (raises ``SandboxError`` with a clear
+    message). With ``signer``, each call carries a fresh CDS Hooks JWT for the URL it calls.
     """
 
     def auth(url: str) -> dict[str, str]:
@@ -102,8 +127,10 @@ async def check(
         discovery = await client.get(discovery_url, headers=auth(discovery_url))
         if discovery.status_code != httpx.codes.OK:
             raise _refused(f"discovery at {base}", discovery, signer)
-        service = next(s for s in discovery.json()["services"] if s["hook"] == "patient-view")
-        body = hook_call("patient-view", patient_id, user=USER, fhir_server=fhir, token=token)
+        service = next((s for s in discovery.json()["services"] if s["hook"] == hook), None)
+        if service is None:
+            raise SandboxError(f"the service at {base} offers no service on the {hook} hook")
+        body = hook_call(hook, patient_id, user=USER, drafts=drafts or [], fhir_server=fhir, token=token)
         if prefetch:
             body["prefetch"] = await _prefetch(service.get("prefetch", {}), body["context"], fhir, token)
         hook_url = f"{base}/cds-services/{service['id']}"
@@ -138,7 +165,7 @@ def render(response: dict[str, Any], color: bool) -> str:
         if suggestions:
             lines += [
                 "",
-                _paint("Suggestions (draft orders):", BOLD, color),
+                _paint("Suggestions:", BOLD, color),
                 *(f"  - {s['label']}" for s in suggestions),
             ]
         links = card.get("links", [])

@@ -5,8 +5,8 @@
 * ``report [--format table|json|csv] [--since YYYY-MM-DD] [--plot FILE.png]``: cards issued, accepted,
   overridden (with reasons) and suppressed, per rule;
 * ``load-demo --fhir-server URL [--token T] [--wait S]``: the demo patients into any FHIR R4 server;
-* ``check --fhir-server URL --patient ID [--service-url URL [--sign-key FILE --issuer ISS]] [--json]
-  [--no-prefetch]``: play the EHR;
+* ``check --fhir-server URL --patient ID [--hook HOOK --draft FILE.json ...] [--service-url URL
+  [--sign-key FILE --issuer ISS]] [--json] [--no-prefetch]``: play the EHR;
 * ``dev-keys [--out-dir DIR] [--issuer ISS] [--service-url URL]``: a development key pair for ``check
   --sign-key``, and the settings that make the service trust it.
 """
@@ -28,10 +28,11 @@ from pydantic_settings import SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.api.app import StartupDataError, create_app
+from service.api.hooks import HOOKS
 from service.api.observability import configure_json_logging
 from service.api.server import server_config
 from service.auth.client_token import DEFAULT_ISSUER, TokenSigner, make_dev_keys
-from service.cli.check import check, render
+from service.cli.check import check, read_drafts, render
 from service.cli.sandbox import SandboxError, load_demo
 from service.settings import Settings
 from service.settings_errors import settings_problems
@@ -103,8 +104,23 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="play the EHR: call the hook for a patient and show the cards",
-        description="Play the EHR: build the patient-view request, run the service's prefetch templates "
-        "against the FHIR server, call the service and print the cards.",
+        description="Play the EHR: build the hook's request (patient-view, or an order hook with draft "
+        "orders from files), run the service's prefetch templates against the FHIR server, call the service "
+        "on that hook and print the cards.",
+    )
+    check.add_argument(
+        "--hook",
+        choices=sorted(HOOKS),
+        default="patient-view",
+        help="the hook to call (default patient-view)",
+    )
+    check.add_argument(
+        "--draft",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.json",
+        help="a draft order (e.g. a MedicationRequest) for order-select/order-sign; repeat for several",
     )
     check.add_argument(
         "--fhir-server", required=True, metavar="URL", help="FHIR base URL holding the patient"
@@ -199,8 +215,18 @@ def _check(args: argparse.Namespace) -> int:
     if args.sign_key and not args.service_url:
         raise SandboxError("--sign-key signs calls to a running service: give its --service-url")
     signer = TokenSigner.from_file(args.sign_key, args.issuer) if args.sign_key else None
+    drafts = read_drafts(args.draft, args.hook, args.patient)
     response = asyncio.run(
-        check(args.fhir_server, args.patient, args.service_url, args.token, not args.no_prefetch, signer)
+        check(
+            args.fhir_server,
+            args.patient,
+            args.service_url,
+            args.token,
+            not args.no_prefetch,
+            signer,
+            args.hook,
+            drafts,
+        )
     )
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     print(json.dumps(response, indent=2, ensure_ascii=False) if args.json else render(response, color))
