@@ -5,7 +5,7 @@ advice (the same ``ServiceDeclaration.advise`` the hook calls, without HTTP and 
 chart open counts as a first open) and counts what the clinician would see. Populations:
 
 * ``demo``: the ten demo patients (``service/demo``), dates relative to now;
-* ``golden``: the golden scenarios' requests (``tests/golden``), at their fixed clock;
+* ``golden``: the golden scenarios' patient-view requests (``tests/golden``), at their fixed clock;
 * ``synthea``: the Synthea patient Bundles kept in ``tests/data/fhir/synthea`` (sources in ``NOTICE.md``).
 
     .venv/bin/python -m bench.burden [--population demo,golden,synthea] [--json]
@@ -61,6 +61,8 @@ def _demo(now: datetime) -> Iterator[Chart]:
 def _golden() -> Iterator[Chart]:
     for path in sorted((ROOT / "tests" / "golden").glob("*.request.json")):
         body = json.loads(path.read_text(encoding="utf-8"))
+        if body["hook"] != "patient-view":
+            continue  # burden is per chart open; the order hooks' scenarios judge drafts
         values = [v for v in body["prefetch"].values() if v is not None]
         name = path.name.removesuffix(".request.json")
         yield Chart("golden", name, body["context"]["patientId"], values, GOLDEN_CLOCK)
