@@ -15,7 +15,8 @@ from functools import cache
 
 from cards.calcium import latest_calcium
 from cards.config import RuleConfig, load_rule
-from cards.evidence import draft_reference, drafts_of, lab_row, lab_rows, medication_row, recent
+from cards.drafted import draft_finding
+from cards.evidence import drafts_of, lab_row, lab_rows, recent
 from cards.finding import Finding
 from cards.given import Given
 from cards.metastatic import GRADING_THRESHOLDS, calcium_grade, product_limit
@@ -60,18 +61,5 @@ def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
         summary = text["summaryProduct"].format(value=value)
         reason = text["reasonProduct"].format(what=what, value=value)
         rows = [lab_row(product)]
-    return [
-        Finding(
-            rule=config.rule,
-            indicator=grade.indicator,
-            rank=grade.rank,
-            summary=summary,
-            reasons=(reason, text["advisory"]),
-            evidence=(*(medication_row(d) for d in drafts), *rows),
-            not_used=(),
-            citations=config.citations,
-            tags=frozenset({"calcium-load"}),
-            drivers=frozenset(draft_reference(d) for d in drafts),
-            removable=tuple((draft_reference(d), d.display) for d in drafts),
-        )
-    ]
+    reasons = (reason, text["advisory"])
+    return [draft_finding(config, grade, drafts, summary, reasons, rows, tags=frozenset({"calcium-load"}))]

@@ -12,7 +12,8 @@ from datetime import datetime
 from functools import cache
 
 from cards.config import RuleConfig, load_rule
-from cards.evidence import draft_reference, drafts_of, medication_row
+from cards.drafted import draft_finding
+from cards.evidence import drafts_of
 from cards.finding import Finding
 from cards.given import Given
 
@@ -29,17 +30,9 @@ def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
     if not drafts:
         return []
     text, grade = config.text, config.grades["site"]
+    summary, reasons = text["summary"], (text["reason"],)
     return [
-        Finding(
-            rule=config.rule,
-            indicator=grade.indicator,
-            rank=grade.rank,
-            summary=text["summary"],
-            reasons=(text["reason"],),
-            evidence=tuple(medication_row(d) for d in drafts),
-            not_used=(),
-            citations=config.citations,
-            tags=frozenset({"iv-calcium"}),
-            drivers=frozenset(draft_reference(d) for d in drafts),
+        draft_finding(
+            config, grade, drafts, summary, reasons, tags=frozenset({"iv-calcium"}), removable=False
         )
     ]

@@ -14,7 +14,8 @@ from functools import cache
 
 from cards.calcium import latest_calcium
 from cards.config import RuleConfig, load_rule
-from cards.evidence import draft_reference, drafts_of, kidney_rows, lab_rows, medication_row
+from cards.drafted import draft_finding
+from cards.evidence import drafts_of, kidney_rows, lab_rows
 from cards.finding import Evidence, Finding
 from cards.given import Given
 from cards.metastatic import calcium_grade
@@ -58,7 +59,7 @@ def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
         return []
     text, present, grade = config.text, config.present, config.grades["risk"]
     what = ", ".join(dict.fromkeys(d.display for d in drafts))
-    rows: list[Evidence] = [medication_row(d) for d in drafts]
+    rows: list[Evidence] = []
     if graded and reading:
         label = text[f"grade_{graded[0]}"]
         value = present.value(reading.result)
@@ -74,18 +75,5 @@ def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
         summary = text["summaryKidney"].format(setting=setting)
         reason = text["reasonKidney"].format(what=what, setting=setting)
         rows += kidney_rows(snapshot)
-    return [
-        Finding(
-            rule=config.rule,
-            indicator=grade.indicator,
-            rank=grade.rank,
-            summary=summary,
-            reasons=(reason, text["advisory"]),
-            evidence=tuple(rows),
-            not_used=(),
-            citations=config.citations,
-            tags=frozenset({"phosphate-load"}),
-            drivers=frozenset(draft_reference(d) for d in drafts),
-            removable=tuple((draft_reference(d), d.display) for d in drafts),
-        )
-    ]
+    reasons = (reason, text["advisory"])
+    return [draft_finding(config, grade, drafts, summary, reasons, rows, tags=frozenset({"phosphate-load"}))]

@@ -12,7 +12,8 @@ from functools import cache
 
 from cards.calciphylaxis_factors import FACTORS, THRESHOLDS, factors_present, in_kidney_failure
 from cards.config import RuleConfig, load_rule
-from cards.evidence import cited, draft_reference, drafts_of, kidney_rows, medication_row
+from cards.drafted import draft_finding
+from cards.evidence import cited, drafts_of, kidney_rows
 from cards.finding import Finding
 from cards.given import Given
 
@@ -43,22 +44,19 @@ def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
         return []
     text, grade = config.text, config.grades["risk"]
     names = ", ".join(text[f"factor_{name}"] for name in found)
+    summary = text["summary"].format(count=len(found), plural="" if len(found) == 1 else "s")
+    reasons = (text["reason"].format(factors=names), text["advisory"])
+    chart = (*kidney_rows(snapshot), *(row for rows, _ in found.values() for row in rows))
+    citations = cited(config.citations, *(keys for _, keys in found.values()))
     return [
-        Finding(
-            rule=config.rule,
-            indicator=grade.indicator,
-            rank=grade.rank,
-            summary=text["summary"].format(count=len(found), plural="" if len(found) == 1 else "s"),
-            reasons=(text["reason"].format(factors=names), text["advisory"]),
-            evidence=(
-                *(medication_row(d) for d in drafts),
-                *kidney_rows(snapshot),
-                *(row for rows, _ in found.values() for row in rows),
-            ),
-            not_used=(),
-            citations=cited(config.citations, *(keys for _, keys in found.values())),
+        draft_finding(
+            config,
+            grade,
+            drafts,
+            summary,
+            reasons,
+            chart,
             tags=frozenset({"warfarin", *found}),
-            drivers=frozenset(draft_reference(d) for d in drafts),
-            removable=tuple((draft_reference(d), d.display) for d in drafts),
+            citations=citations,
         )
     ]
