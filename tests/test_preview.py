@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from service.demo import bundle, demo_patients, prefetch
 from service.settings import Settings
 from tests.servers import RunningService
 from tests.settings_data import production_settings
+from tests.test_preview_suppression import issued_card, override
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "preview.png"
@@ -42,7 +43,11 @@ CHROMIUM_ARGS = [
 ]
 CATALOG = {p.id: p for p in demo_patients()}
 CREST, CALCIPHYLAXIS = CATALOG["demo-crest"], CATALOG["demo-calciphylaxis"]
+KNOWN_CALCINOSIS = CATALOG["demo-known-calcinosis"]  # overridden in one test: no other test calls its hook
 TIMEOUT_MS = 15_000
+# The service's clock (and so the demo data's dates) for this module: today at noon, so that a hook call
+# and a preview seconds apart never straddle midnight (card evidence is dated by day).
+NOON = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +58,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def preview_service(database: Path) -> Iterator[RunningService]:
     """The development service with the preview page, one per module."""
-    with RunningService(Settings(database_url=f"sqlite:///{database}")) as running:
+    with RunningService(Settings(database_url=f"sqlite:///{database}"), lambda: NOON) as running:
         yield running
 
 
@@ -87,7 +92,8 @@ def test_each_demo_patient_gets_the_cards_its_catalog_entry_promises(
     response = client.post(f"{preview_service.url}/preview/api/cards/{patient.id}")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"cards"}  # the hook's own answer, nothing added
+    assert set(body) == {"cards", "heldBack", "suppression"}  # the hook's answer, and what it would hold back
+    assert (body["heldBack"], body["suppression"]) == ([], "checked")
     assert rules_and_indicators(body) == list(patient.expected_cards), patient.title
 
 
@@ -99,9 +105,8 @@ def test_cards_are_the_hooks_own_answer(
     counted_before = cards_counted(client, preview_service)
     previewed = client.post(f"{preview_service.url}/preview/api/cards/{CALCIPHYLAXIS.id}").json()
     assert cards_counted(client, preview_service) == counted_before
-    now = datetime.now(UTC)
     request = hook_call(
-        "patient-view", CALCIPHYLAXIS.id, user=PREVIEW_USER, prefetch=prefetch(bundle(CALCIPHYLAXIS.id, now))
+        "patient-view", CALCIPHYLAXIS.id, user=PREVIEW_USER, prefetch=prefetch(bundle(CALCIPHYLAXIS.id, NOON))
     )
     hooked = client.post(
         f"{preview_service.url}/cds-services/calcinosis-cutis-risk",
@@ -300,6 +305,56 @@ def test_suggestions_and_dismissal_stay_in_the_page(page: Any) -> None:
     card.get_by_label("Dismiss with reason").select_option(label="Patient declined")
     button.click()
     assert "Dismissed (Patient declined)" in card.inner_text()
+
+
+def test_a_held_back_card_is_marked_with_its_override(
+    page: Any, preview_service: RunningService, client: httpx.Client, database: Path
+) -> None:
+    """Issue 13: an EHR would show no card now (overridden with a reason); the page still shows the card,
+    marked, says why and until when, and does not say "nothing to say"."""
+    database_url = f"sqlite:///{database}"
+    card = issued_card(client, preview_service.url, database_url, KNOWN_CALCINOSIS.id, NOON)
+    overridden_on = NOON - timedelta(days=3)
+    override(client, preview_service.url, card, overridden_on, code="patient-declined")
+
+    panel = pick(page, KNOWN_CALCINOSIS.id, cards=1)
+    assert panel.get_by_role("status").inner_text() == "1 card, 1 held back from the EHR"
+    rendered = panel.locator("article.card")
+    assert rendered.get_attribute("class") == "card indicator-info is-held-back"
+    marker = rendered.get_by_role("note")
+    assert marker.locator(".held-back-title").inner_text() == "Held back: an EHR would not see this card now"
+    until = overridden_on + timedelta(days=30)  # the default window
+    assert (
+        f"Overridden {overridden_on:%Y-%m-%d %H:%M} UTC (Patient declined); held back until "
+        f"{until:%Y-%m-%d %H:%M} UTC." in marker.inner_text()
+    )
+    assert "more severe card or new evidence" in marker.inner_text()
+    assert panel.locator(".suppression-note").inner_text().startswith("An EHR would show no card now")
+    assert panel.locator(".no-cards").count() == 0
+    assert rendered.locator(".card-summary").is_visible()  # the card itself is still there to read
+
+    pick(page, CREST.id, cards=1)  # no override: no marker, no note
+    assert panel.locator(".held-back, .suppression-note").count() == 0
+
+
+def test_an_unknown_suppression_state_is_said(page: Any) -> None:
+    """The card history did not answer (``suppression: unavailable``): the cards are shown, unmarked, and
+    the page says it cannot tell which an EHR would see."""
+    answer = {"cards": [{"uuid": "0", "summary": "A card", "indicator": "warning", "source": {"label": "x"}}]}
+    page.route(
+        f"**/preview/api/cards/{CREST.id}",
+        lambda route: route.fulfill(
+            status=200,
+            content_type="application/json",
+            body=orjson.dumps({**answer, "heldBack": [], "suppression": "unavailable"}),
+        ),
+    )
+    panel = pick(page, CREST.id, cards=1)
+    assert panel.locator(".suppression-note").inner_text() == (
+        "Whether an EHR would see these cards now is unknown: the card history did not answer."
+    )
+    assert panel.locator(".held-back").count() == 0
+    assert panel.get_by_role("status").inner_text() == "1 card"
 
 
 def test_a_patient_without_cards_says_so(page: Any) -> None:

@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                     store=store,
                     history_writer=writer,
                     hook=HookDeps(FetchDeps(settings, allowlist, http, metrics), knowledge, clock, history),
+                    history=history,
                 )
                 collector.freeze_startup_objects()  # ~135k objects built above; see service.api.collector
                 writer.start()

@@ -8,7 +8,26 @@ document:
 - ``POST /preview/api/cards/{patient_id}``: builds the ``patient-view`` request an EHR would send for that
   demo patient (its full prefetch, dates relative to now) and answers it as the hook does
   (``service.api.call.call_hook``), but outside the card history: its cards are not recorded (so neither the
-  report nor any suppression ever counts them), not counted in the card metrics, and never held back.
+  report nor any suppression ever counts them), not counted in the card metrics, and never held back. The
+  card history is only asked (``CardHistory.held_back``, read-only) which of them the hook would hold back
+  now, and why (issue 13: the page says so instead of "nothing to say")::
+
+      {"cards": [...every card, as the hook renders them...],
+       "heldBack": [{"card": "<uuid of a card above>", "rule": "<rule id>",
+                     "overriddenCard": "<uuid of the card overridden>",
+                     "overriddenOn": "<RFC 3339 UTC time of the override>",
+                     "reason": {"system": "..." | null, "code": "..." | null, "display": "..." | null,
+                                "comment": true | false},
+                     "until": "<RFC 3339 UTC time the rule's window ends>"}],
+       "suppression": "checked" | "unavailable"}
+
+  ``reason`` is the override's coded reason (``display`` as the card offers it) and whether it had a comment
+  (its text is never kept). Before ``until`` the card may come back sooner: a more severe card or other
+  evidence (a newer result, a new diagnosis or medication) ends the suppression; a critical card is never
+  held back. ``unavailable``: the read failed or passed its deadline (as on the hook's path), so whether an
+  EHR would see the cards is unknown and ``heldBack`` is empty. The answer is for this very request: its
+  demo data is dated relative to today and evidence is compared by resource and day, so an override of a
+  card issued from data of other dates does not hold these cards back (other evidence).
 
 The page's files are read once, here; nothing is fetched from elsewhere. Its responses carry their own
 security headers with a Content-Security-Policy that lets the page load its own script and style and call
@@ -21,7 +40,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends
@@ -34,6 +53,7 @@ from service.api.runtime import Runtime, RuntimeSlot
 from service.demo import bundle, demo_patients, prefetch
 from service.errors import ErrorCode, ServiceError
 from service.settings import Environment, Settings
+from service.store.history import CardHistory, HeldBack
 
 PAGE_DIR = Path(__file__).parent / "preview_page"
 PREFIX = "/preview"
@@ -59,8 +79,14 @@ PREVIEW_HEADERS = {
 
 
 class OutsideHistory:
-    """The preview's card selection: every card is shown and nothing is read, written or counted, so the
-    card history, the report and the suppression of real traffic never see a preview."""
+    """The preview's card selection (one per preview call): every card is shown and nothing is written or
+    counted, so the card history, the report and the suppression of real traffic never see a preview. It
+    only asks the card history which of the cards the hook would hold back (``held_back``: None when the
+    read failed)."""
+
+    def __init__(self, history: CardHistory) -> None:
+        self._history = history
+        self.held_back: list[HeldBack] | None = []
 
     async def select(
         self,
@@ -70,10 +96,36 @@ class OutsideHistory:
         advised: Sequence[AdvisedCard],
         now: datetime,
     ) -> tuple[list[AdvisedCard], Callable[[], None]]:
+        self.held_back = await self._history.held_back(patient_id, advised, now)
         return list(advised), lambda: None
 
 
-OUTSIDE_HISTORY = OutsideHistory()
+def _held_back(held: HeldBack) -> dict[str, Any]:
+    """One ``heldBack`` entry (see the module docstring); the reason's display is the one the card offers
+    for that code (the overridden card was of the same rule, so it offered the same reasons)."""
+    override = held.override
+    offered = held.card.card.overrideReasons or []
+    display = next(
+        (
+            r.display
+            for r in offered
+            if r.code == override.reason_code and override.reason_system in (None, r.system)
+        ),
+        None,
+    )
+    return {
+        "card": held.card.card.uuid,
+        "rule": held.card.rule_id,
+        "overriddenCard": override.card_uuid,
+        "overriddenOn": override.overridden_at,
+        "reason": {
+            "system": override.reason_system,
+            "code": override.reason_code,
+            "display": display,
+            "comment": override.has_comment,
+        },
+        "until": held.until,
+    }
 
 
 def _response(body: bytes, media_type: str, status: int = 200) -> Response:
@@ -125,9 +177,13 @@ def preview_routes(settings: Settings, slot: RuntimeSlot, declaration: ServiceDe
     async def cards(patient_id: str, runtime: live) -> Response:
         if patient_id not in {p.id for p in demo_patients()}:
             raise _not_found(f"no demo patient {patient_id!r}")
-        deps = dataclasses.replace(runtime.hook, history=OUTSIDE_HISTORY)
+        outside = OutsideHistory(runtime.history)
+        deps = dataclasses.replace(runtime.hook, history=outside)
         values = prefetch(bundle(patient_id, deps.clock()))
         raw = orjson.dumps(hook_call("patient-view", patient_id, user=PREVIEW_USER, prefetch=values))
-        return _response(orjson.dumps(await call_hook(declaration, raw, deps)), "application/json")
+        answer = await call_hook(declaration, raw, deps)
+        answer["heldBack"] = [_held_back(held) for held in outside.held_back or ()]
+        answer["suppression"] = "unavailable" if outside.held_back is None else "checked"
+        return _response(orjson.dumps(answer), "application/json")
 
     return router

@@ -16,6 +16,7 @@ from service.api.call import HookDeps
 from service.auth.replay import ReplayCache
 from service.auth.verifier import Verifier
 from service.errors import ErrorCode, ServiceError
+from service.store.history import CardHistory
 from service.store.history_writer import HistoryWriter
 from service.store.repository import Store
 
@@ -30,6 +31,7 @@ class Runtime:
     store: Store
     history_writer: HistoryWriter
     hook: HookDeps
+    history: CardHistory  # also ``hook.history``; the preview page asks it which cards it would hold back
 
 
 class RuntimeSlot:

@@ -7,7 +7,9 @@ one (higher rank: the evidence worsened), or rests on other evidence (a newer re
 diagnosis or medication: the references behind the card, compared as a keyed hash), or is critical: a
 critical card is never held back (one override hid a Ca 14.8 card from every clinician for 30 days).
 The suppression read is on the hook's path (one indexed query); the history write is not: it is queued
-for the writer task (``service.store.history_writer``).
+for the writer task (``service.store.history_writer``). ``CardHistory.held_back`` asks the same question
+without acting on the answer (the preview page: which cards would be held back, by which override, until
+when).
 
 The read waits for a database lock at most ``CDS_SUPPRESSION_READ_TIMEOUT_S`` (enforced by the database:
 ``service.store.engine.create_read_engine``) and is abandoned as a whole after
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,12 +53,34 @@ def _record(advised: AdvisedCard, evidence_key: str) -> CardRecord:
 
 
 def holding_override(card: AdvisedCard, evidence_key: str, overrides: Sequence[Override]) -> Override | None:
-    """The override that still holds ``card`` back, if any: one of a card at least as severe, resting on
-    the same evidence. A critical card is never held back; a newer result, a new diagnosis or medication
-    (other evidence) or a worse grade (higher rank) ends the suppression."""
+    """The override that still holds ``card`` back, if any: the latest of a card at least as severe, resting
+    on the same evidence (the one that holds it longest). A critical card is never held back; a newer
+    result, a new diagnosis or medication (other evidence) or a worse grade (higher rank) ends the
+    suppression."""
     if card.card.indicator == "critical":
         return None
-    return next((o for o in overrides if card.rank <= o.rank and o.evidence_key == evidence_key), None)
+    holding = (o for o in overrides if card.rank <= o.rank and o.evidence_key == evidence_key)
+    return max(holding, key=lambda o: o.overridden_at, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A card the hook would hold back now, the override that holds it, and the end of the rule's window
+    (an override counts while ``now - window <= overridden_at``); a worse grade or other evidence ends the
+    suppression earlier."""
+
+    card: AdvisedCard
+    override: Override
+    until: datetime
+
+
+class SuppressionReadError(Exception):
+    """The suppression read gave no answer; ``operation`` is its label in ``cds_storage_failures_total``."""
+
+    def __init__(self, operation: str, error: BaseException) -> None:
+        super().__init__(operation)
+        self.operation = operation
+        self.error = error
 
 
 class CardHistory:
@@ -84,21 +109,25 @@ class CardHistory:
     ) -> tuple[list[AdvisedCard], Callable[[], None]]:
         """The cards to send (in order), and the call that queues their history (it never blocks)."""
         patient_key = self.store.patient_key(patient_id)
-        windows = {
-            a.rule_id: now - timedelta(days=days)
-            for a in advised
-            if a.card.indicator != "critical" and (days := self._window_days(a.rule_id)) > 0
-        }
-        overrides = await self._recent_overrides(patient_key, windows)
-        keys = {id(card): self.store.evidence_key(card.evidence) for card in advised}
+        try:
+            overrides = await self._overrides(patient_key, advised, now)
+        except SuppressionReadError as failed:
+            self._metrics.storage_failures.labels(failed.operation).inc()
+            log.error(
+                "card history %s failed error=%s; cards are sent unfiltered",
+                failed.operation,
+                type(failed.error).__name__,
+            )
+            overrides = {}
         sent: list[AdvisedCard] = []
+        issued: list[CardRecord] = []
         held: list[tuple[CardRecord, Override]] = []
-        for card in advised:
-            override = holding_override(card, keys[id(card)], overrides.get(card.rule_id, ()))
+        for card, key, override in self._judge(advised, overrides):
             if override is not None:
-                held.append((_record(card, keys[id(card)]), override))
+                held.append((_record(card, key), override))
             else:
                 sent.append(card)
+                issued.append(_record(card, key))
         for card in sent:
             self._metrics.cards.labels(card.rule_id, str(card.card.indicator)).inc()
         for record, override in held:
@@ -109,15 +138,52 @@ class CardHistory:
                 record.rule_id,
                 override.card_uuid,
             )
-        issued = tuple(_record(c, keys[id(c)]) for c in sent)
-        call = CallRecord(service_id, hook_instance, patient_key, issued, tuple(held), now)
+        call = CallRecord(service_id, hook_instance, patient_key, tuple(issued), tuple(held), now)
         return sent, lambda: self._writer.submit(call)
 
-    async def _recent_overrides(
-        self, patient_key: str, windows: dict[str, datetime]
+    async def held_back(
+        self, patient_id: str, advised: Sequence[AdvisedCard], now: datetime
+    ) -> list[HeldBack] | None:
+        """The cards of ``advised`` that ``select`` would hold back now (in order), or None when the read
+        failed (the suppression state is unknown). A question only: nothing is written, counted or logged
+        as a suppression (the preview page asks it)."""
+        try:
+            overrides = await self._overrides(self.store.patient_key(patient_id), advised, now)
+        except SuppressionReadError as failed:
+            log.warning(
+                "card history %s failed error=%s; held-back cards unknown",
+                failed.operation,
+                type(failed.error).__name__,
+            )
+            return None
+        return [
+            HeldBack(card, override, override.overridden_at + timedelta(days=self._window_days(card.rule_id)))
+            for card, _, override in self._judge(advised, overrides)
+            if override is not None
+        ]
+
+    def _judge(
+        self, advised: Sequence[AdvisedCard], overrides: dict[str, list[Override]]
+    ) -> list[tuple[AdvisedCard, str, Override | None]]:
+        """Each card (in order), its evidence key, and the override holding it back (None: it is sent)."""
+        judged = []
+        for card in advised:
+            key = self.store.evidence_key(card.evidence)
+            judged.append((card, key, holding_override(card, key, overrides.get(card.rule_id, ()))))
+        return judged
+
+    async def _overrides(
+        self, patient_key: str, advised: Sequence[AdvisedCard], now: datetime
     ) -> dict[str, list[Override]]:
-        """The read; past the deadline it is cancelled and left to unwind on its own (a query stuck in a
-        driver may take seconds to notice), since the EHR is waiting."""
+        """The recent overrides of the rules of ``advised`` that may hold a card back, each within its rule's
+        window (no read for critical cards or a window of 0). Past the deadline the read is cancelled and
+        left to unwind on its own (a query stuck in a driver may take seconds to notice), since the EHR is
+        waiting. Raises ``SuppressionReadError``."""
+        windows = {
+            a.rule_id: now - timedelta(days=days)
+            for a in advised
+            if a.card.indicator != "critical" and (days := self._window_days(a.rule_id)) > 0
+        }
         if not windows:
             return {}
         read = asyncio.ensure_future(self.store.recent_overrides(patient_key, windows))
@@ -129,19 +195,13 @@ class CardHistory:
                 self._abandoned.add(read)  # the loop keeps only weak references to tasks
                 read.add_done_callback(self._forget)
         if not read.done():
-            self._failed("read-timeout", TimeoutError())
-            return {}
+            raise SuppressionReadError("read-timeout", TimeoutError())
         try:
             return read.result()
         except SQLAlchemyError as exc:
-            self._failed("read-timeout" if is_lock_timeout(exc) else "read", exc)
-            return {}
+            raise SuppressionReadError("read-timeout" if is_lock_timeout(exc) else "read", exc) from exc
 
     def _forget(self, read: asyncio.Task[dict[str, list[Override]]]) -> None:
         self._abandoned.discard(read)
         if not read.cancelled():
             read.exception()  # retrieved, so asyncio does not log it as never retrieved
-
-    def _failed(self, what: str, exc: BaseException) -> None:
-        self._metrics.storage_failures.labels(what).inc()
-        log.error("card history %s failed error=%s; cards are sent unfiltered", what, type(exc).__name__)

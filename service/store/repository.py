@@ -36,11 +36,16 @@ class CardRecord:
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """A recent override of a rule for a patient, and the evidence the overridden card rested on."""
+    """A recent override of a rule for a patient, the evidence the overridden card rested on, when it was
+    overridden and why (a coded reason, or only that there was a comment: its text is never kept)."""
 
     rank: int
     card_uuid: str
     evidence_key: str | None
+    overridden_at: datetime
+    reason_system: str | None
+    reason_code: str | None
+    has_comment: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +136,16 @@ class Store:
             )
         )
         query = (
-            select(IssuedCard.rule_id, IssuedCard.rank, IssuedCard.card_uuid, IssuedCard.evidence_key)
+            select(
+                IssuedCard.rule_id,
+                IssuedCard.rank,
+                IssuedCard.card_uuid,
+                IssuedCard.evidence_key,
+                FeedbackEntry.outcome_at,
+                FeedbackEntry.override_reason_system,
+                FeedbackEntry.override_reason_code,
+                FeedbackEntry.has_comment,
+            )
             .join(FeedbackEntry, FeedbackEntry.card_uuid == IssuedCard.card_uuid)
             .where(
                 IssuedCard.patient_key == patient_key,
@@ -143,8 +157,11 @@ class Store:
         async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).all()
         found: dict[str, list[Override]] = {}
-        for rule_id, rank, card_uuid, evidence_key in rows:
-            found.setdefault(rule_id, []).append(Override(rank, card_uuid, evidence_key))
+        for rule_id, rank, card_uuid, evidence_key, at, system, code, comment in rows:
+            # SQLite keeps no time zone: what it gives back was stored in UTC (``_row``).
+            at_utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+            override = Override(rank, card_uuid, evidence_key, at_utc, system, code, bool(comment))
+            found.setdefault(rule_id, []).append(override)
         return found
 
     async def record_calls(self, calls: Sequence[CallRecord]) -> None:

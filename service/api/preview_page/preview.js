@@ -173,12 +173,34 @@ function renderDismiss(card, id, article) {
   return el("div", { className: "dismiss" }, el("label", { for: selectId, text: "Dismiss with reason" }), select, dismiss);
 }
 
-function renderCard(card) {
+// Times come from the service in UTC (RFC 3339, "+00:00"): shown to the minute, whatever the browser's zone.
+function utcMinute(time) {
+  return `${String(time).slice(0, 10)} ${String(time).slice(11, 16)} UTC`;
+}
+
+function reasonText(reason) {
+  const coded = reason.display ?? reason.code;
+  if (coded && reason.comment) return `${coded}, with a comment`;
+  return coded ?? (reason.comment ? "a comment (its text is not kept)" : "a reason");
+}
+
+// Why an EHR calling the hook now would not see this card: the override, the window's end and what ends
+// it sooner (the service's suppression, issue 13).
+function renderHeldBack(held) {
+  return el("div", { className: "held-back", role: "note" },
+    el("p", { className: "held-back-title", text: "Held back: an EHR would not see this card now" }),
+    el("p", { text: `Overridden ${utcMinute(held.overriddenOn)} (${reasonText(held.reason)}); held back ` +
+      `until ${utcMinute(held.until)}.` }),
+    el("p", { className: "held-back-ends", text: "Shown again sooner if a more severe card or new evidence " +
+      "(a newer result, a new diagnosis or medication) comes; a critical card is never held back." }));
+}
+
+function renderCard(card, held) {
   cardCount += 1;
   const id = `card-${cardCount}`;
   const indicator = INDICATORS[card.indicator] ? card.indicator : "info";
   const article = el("article", {
-    className: `card indicator-${indicator}`,
+    className: `card indicator-${indicator}${held ? " is-held-back" : ""}`,
     "data-indicator": indicator,
     "aria-labelledby": `${id}-summary`,
   });
@@ -195,19 +217,32 @@ function renderCard(card) {
   const source = card.source ?? {};
   const sourceLine = el("p", { className: "card-source" }, "Source: ",
     source.url ? externalLink(source.label ?? source.url, source.url) : el("span", { text: source.label ?? "" }));
-  article.append(header, detail, renderSuggestions(card, id) ?? "", linkList ?? "",
+  article.append(held ? renderHeldBack(held) : "", header, detail, renderSuggestions(card, id) ?? "", linkList ?? "",
     el("footer", { className: "card-footer" }, sourceLine, renderDismiss(card, id, article) ?? ""));
   return article;
 }
 
+// Every card is shown (a preview); those the hook would hold back are marked, and the panel says when an
+// EHR would see none of them or when that is unknown.
 function renderCards(response) {
   const cards = response.cards ?? [];
+  const heldBack = new Map((response.heldBack ?? []).map((held) => [held.card, held]));
   const container = document.getElementById("cards");
-  container.replaceChildren(...cards.map(renderCard));
+  container.replaceChildren(...cards.map((card) => renderCard(card, heldBack.get(card.uuid))));
+  const held = cards.filter((card) => heldBack.has(card.uuid)).length;
+  let note = null;
   if (cards.length === 0) {
-    container.append(el("p", { className: "no-cards", text: "No cards: the service has nothing to say about this patient." }));
+    note = el("p", { className: "no-cards", text: "No cards: the service has nothing to say about this patient." });
+  } else if (response.suppression === "unavailable") {
+    note = el("p", { className: "suppression-note is-unknown", role: "note",
+      text: "Whether an EHR would see these cards now is unknown: the card history did not answer." });
+  } else if (held === cards.length) {
+    note = el("p", { className: "suppression-note", role: "note", text: "An EHR would show no card now: " +
+      `${held === 1 ? "this card was" : "these cards were"} overridden with a reason and ${held === 1 ? "is" : "are"} held back (see below).` });
   }
-  setStatus(cards.length === 1 ? "1 card" : `${cards.length} cards`);
+  if (note) container.prepend(note);
+  const counted = cards.length === 1 ? "1 card" : `${cards.length} cards`;
+  setStatus(held ? `${counted}, ${held} held back from the EHR` : counted);
 }
 
 function setStatus(text, isError = false) {
