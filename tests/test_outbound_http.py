@@ -34,6 +34,7 @@ class Server:
 
     def __init__(self, context: ssl.SSLContext | None = None, close_after_reply: bool = False) -> None:
         self.connections = 0
+        self.closed = 0  # connections the server has closed (their socket shut down)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,7 +54,12 @@ class Server:
             def log_message(self, *_: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Counting(ThreadingHTTPServer):
+            def shutdown_request(self, request: Any) -> None:
+                super().shutdown_request(request)
+                outer.closed += 1
+
+        self._server = Counting(("127.0.0.1", 0), Handler)
         if context:
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
@@ -98,11 +104,18 @@ def tls(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     return server, ssl.create_default_context(cafile=str(cert_file))
 
 
-async def two_requests(url: str, context: ssl.SSLContext | None = None) -> list[tuple[int, bytes, bool]]:
-    """Two GETs through one pool: (status, body, whether the connection spoke TLS) for each."""
+async def two_requests(
+    url: str, context: ssl.SSLContext | None = None, before_second: Callable[[], bool] = lambda: True
+) -> list[tuple[int, bytes, bool]]:
+    """Two GETs through one pool: (status, body, whether the connection spoke TLS) for each; the second
+    waits (up to 5 s) until ``before_second`` holds."""
     answers = []
     async with httpcore.AsyncConnectionPool(ssl_context=context, network_backend=StreamBackend()) as pool:
-        for _ in range(2):
+        for attempt in range(2):
+            for _ in range(500 if attempt else 0):
+                if before_second():
+                    break
+                await asyncio.sleep(0.01)
             async with pool.stream("GET", url) as response:
                 body = await response.aread()
                 stream = response.extensions["network_stream"]
@@ -128,6 +141,9 @@ def test_an_untrusted_certificate_is_refused(loop: str, tls: tuple[ssl.SSLContex
 @pytest.mark.parametrize("loop", RUNNERS)
 def test_an_idle_connection_the_server_closed_is_not_reused(loop: str) -> None:
     with Server(close_after_reply=True) as server:
-        answers = RUNNERS[loop](two_requests(f"http://127.0.0.1:{server.port}/a"))
+        # The server has closed the first connection before the second request (on a loaded machine its
+        # thread may otherwise close it only after the request went out: a race, not reuse of a closed one).
+        url = f"http://127.0.0.1:{server.port}/a"
+        answers = RUNNERS[loop](two_requests(url, before_second=lambda: server.closed >= 1))
     assert answers == [(200, b"ok", False), (200, b"ok", False)]
     assert server.connections == 2
