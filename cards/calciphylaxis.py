@@ -39,7 +39,6 @@ def load_config() -> RuleConfig:
         "settingDialysis",
         "settingEsrd",
         "reason",
-        "note",
         "advisory",
         *(f"factor_{f}" for f in FACTORS),
     }
@@ -82,7 +81,7 @@ def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
             summary=text["summary"].format(
                 count=len(found), plural="" if len(found) == 1 else "s", setting=setting
             ),
-            reasons=(text["reason"].format(factors=", ".join(names)), text["note"], text["advisory"]),
+            reasons=(text["reason"].format(factors=", ".join(names)), text["advisory"]),
             evidence=(*kidney_rows(snapshot), *(row for rows, _ in found.values() for row in rows)),
             not_used=not_used(snapshot, READS),
             citations=cited(config.citations, *(keys for _, keys in found.values())),

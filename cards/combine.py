@@ -64,8 +64,8 @@ class Combination:
 
 
 def _subordinate(host: Finding, other: Finding) -> Finding:
-    """``host`` with what ``other`` would have said: its summary as one line, its evidence, references and
-    workup (DESIGN.md § 5: one value drives at most one warning)."""
+    """``host`` with what ``other`` would have said: its summary as one line, its evidence and workup, and
+    its references in the provenance (DESIGN.md § 5: one value drives at most one warning)."""
     also = card_words()["alsoLine"].format(summary=other.summary)
     rows = tuple(
         {(r.test, r.result, r.date, r.reference): r for r in (*host.evidence, *other.evidence)}.values()
@@ -75,7 +75,11 @@ def _subordinate(host: Finding, other: Finding) -> Finding:
         reasons=(*host.reasons[:-1], also, *host.reasons[-1:]),
         evidence=rows,
         not_used=tuple(dict.fromkeys((*host.not_used, *other.not_used))),
-        citations=cited(host.citations, other.citations),
+        also_cited=tuple(
+            key
+            for key in cited(host.also_cited, other.citations, other.also_cited)
+            if key not in host.citations
+        ),
         workup=tuple(dict.fromkeys((*host.workup, *other.workup))),
         tags=host.tags | other.tags,
         drivers=host.drivers | other.drivers,

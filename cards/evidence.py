@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from cards.finding import Evidence
 from terminology.knowledge import Order
+from terminology.presentation import clinical_display
 from terminology.snapshot import ConditionRecord, LabResult, MedicationRecord, PatientSnapshot
 
 INDICATORS = ("info", "warning", "critical")  # least to most severe
@@ -47,7 +48,7 @@ def condition_row(record: ConditionRecord) -> Evidence:
     day = record.onset or record.recorded
     status = record.clinical_status or "status not given"
     return Evidence(
-        record.display,
+        clinical_display(record.display),
         "diagnosis",
         day.isoformat() if day else "",
         status,
@@ -57,7 +58,7 @@ def condition_row(record: ConditionRecord) -> Evidence:
 
 
 def medication_row(record: MedicationRecord) -> Evidence:
-    route = {True: "intravenous", False: "not intravenous", None: "route not given"}[record.intravenous]
+    route = {True: "IV", False: "not IV", None: "route not given"}[record.intravenous]
     when = record.when.date().isoformat() if record.when else ""
     basis = ", matched by name" if record.matched_by == "text" else ""
     return Evidence(
@@ -73,18 +74,20 @@ BASIS_WORDS = {"measured": "measured eGFR", "derived": "eGFR from creatinine", "
 
 
 def kidney_rows(snapshot: PatientSnapshot) -> tuple[Evidence, ...]:
-    """Rows for kidney failure: the dialysis evidence, else the CKD stage with the value it came from, its
-    date and whether it was measured, derived or coded."""
+    """Rows for kidney failure: one row for dialysis (its newest record; the references of all in the
+    provenance), else the CKD stage with the value it came from, its date and whether it was measured,
+    derived or coded."""
     if snapshot.dialysis:
-        return tuple(
+        newest = max(snapshot.dialysis, key=lambda d: d.day or date.min)
+        return (
             Evidence(
                 "On dialysis",
-                d.display,
-                d.day.isoformat() if d.day else "",
-                BASIS_WORDS["coded"] if d.reference.startswith("Condition/") else "procedure",
-                d.reference,
-            )
-            for d in snapshot.dialysis
+                newest.display,
+                newest.day.isoformat() if newest.day else "",
+                BASIS_WORDS["coded"] if newest.reference.startswith("Condition/") else "procedure",
+                ", ".join(d.reference for d in snapshot.dialysis),
+                newest.code,
+            ),
         )
     ckd = snapshot.ckd
     if ckd is None:

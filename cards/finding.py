@@ -52,3 +52,6 @@ class Finding:
     # Draft orders (references such as "MedicationRequest/1") the card offers to remove: CDS Hooks allows a
     # delete action on a draft; a card never proposes another drug or dose.
     removable: tuple[tuple[str, str], ...] = ()  # (reference, what it is)
+    # The references of findings folded into this one (``combine``): kept in the card's provenance, not
+    # shown as links, so that the card fits the EHR's panel (DESIGN.md § 5).
+    also_cited: tuple[str, ...] = ()

@@ -38,9 +38,21 @@ def _shown(row: Evidence, present: Presenter) -> Evidence:
     )
 
 
+NON_BREAKING_HYPHEN = "\u2011"
+NO_BREAK_SPACE = "\u00a0"
+SHORT_NOTE = 16  # characters: a note of a word or two ("Payne 1973", "not IV") is not broken
+
+
+def _row_cells(row: Evidence) -> tuple[str, ...]:
+    """A row's cells; dates and short notes are kept on one line (non-breaking hyphens and spaces), since
+    a narrow card panel (the official sandbox's is 624 px wide) otherwise breaks them, doubling a row."""
+    note = row.note.replace(" ", NO_BREAK_SPACE) if len(row.note) <= SHORT_NOTE else row.note
+    return row.test, row.result, row.date.replace("-", NON_BREAKING_HYPHEN), note
+
+
 def _table(rows: list[Evidence]) -> list[str]:
     lines = ["| " + " | ".join(card_words()["evidenceHeader"]) + " |", "|---|---|---|---|"]
-    lines += ["| " + " | ".join(_cell(c) for c in (r.test, r.result, r.date, r.note)) + " |" for r in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in _row_cells(r)) + " |" for r in rows]
     return lines
 
 
@@ -59,7 +71,6 @@ def _detail(finding: Finding, rows: list[Evidence]) -> str:
         hidden = len(finding.not_used) - len(shown)
         more = [f"- {words['moreNotUsed'].format(count=hidden)}"] if hidden else []
         parts.append("\n".join([words["notUsedHeading"], *shown, *more]))
-    parts.append(words["footer"])
     return "\n\n".join(parts)
 
 
@@ -77,7 +88,7 @@ def _provenance(finding: Finding, rows: list[Evidence]) -> dict[str, Any]:
     ]
     provenance: dict[str, Any] = {
         "rule": {"id": finding.rule.id, "version": finding.rule.version},
-        "references": [refs[key].text for key in finding.citations],
+        "references": [refs[key].text for key in (*finding.citations, *finding.also_cited)],
     }
     if evidence:
         provenance["evidence"] = evidence

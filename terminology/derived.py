@@ -83,7 +83,7 @@ def corrected_calcium(
         if alb is None:
             continue
         value = calcium.value + constants["albuminFactor"] * (constants["normalAlbuminGPerDl"] - alb.value)
-        method = "Albumin-corrected calcium (Payne 1973)"
+        method = "Payne 1973"
         results.append(
             _derived(CORRECTED, value, calcium.unit, calcium.effective, _sources(calcium, alb), method)
         )
@@ -108,7 +108,7 @@ def calcium_phosphate_product(labs: Mapping[str, tuple[LabResult, ...]]) -> list
                 PRODUCT_UNIT,
                 when,
                 _sources(calcium, phosphate),
-                "Calcium × phosphate product",
+                "Ca × P",
             )
         )
     return results
@@ -150,7 +150,7 @@ def computed_egfr(
             )
             continue
         value = ckd_epi_2021(creatinine.value, age_on(birth, day), sex == "female", c)
-        method = "eGFR by CKD-EPI 2021 (race-free)"
+        method = "CKD-EPI 2021"
         results.append(
             _derived(
                 COMPUTED_EGFR, value, "mL/min/{1.73_m2}", creatinine.effective, _sources(creatinine), method

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from terminology.knowledge import Knowledge
+from terminology.presentation import clinical_display
 from terminology.snapshot import ConditionRecord, DialysisEvidence, LabResult, ProcedureRecord, Staging
 
 
@@ -111,12 +112,19 @@ def dialysis_evidence(
     """What shows the patient is on dialysis now (empty when nothing does)."""
     window = timedelta(days=knowledge.derivation["dialysisProcedureWindowDays"]["value"])
     evidence = [
-        DialysisEvidence(f"Condition/{c.resource_id}", f"{c.code} {c.display}", c.recorded or c.onset)
+        DialysisEvidence(
+            f"Condition/{c.resource_id}",
+            clinical_display(c.display) or c.code,
+            c.recorded or c.onset,
+            f"{c.system}|{c.code}",
+        )
         for c in conditions
         if c.present and c.concepts & knowledge.dialysis_conditions
     ]
     evidence += [
-        DialysisEvidence(f"Procedure/{p.resource_id}", f"{p.code} {p.display}", p.performed.date())
+        DialysisEvidence(
+            f"Procedure/{p.resource_id}", clinical_display(p.display) or p.code, p.performed.date(), p.code
+        )
         for p in procedures
         if p.concepts & knowledge.dialysis_procedures
         and p.performed is not None

@@ -8,6 +8,7 @@ clinicians write them (``data/units.json`` ``display``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,6 +16,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # terminology.snapshot -> units -> knowledge -> here: only the type is needed
     from terminology.snapshot import LabResult
 
+# The semantic tag that ends a SNOMED CT fully specified name, e.g. "Hemodialysis (procedure)" (SNOMED CT
+# Editorial Guide, "Semantic Tags"): EHRs often send the FSN as the display. It tells a clinician nothing.
+CLINICAL_TAGS = ("disorder", "finding", "procedure", "regime/therapy", "situation", "morphologic abnormality")
+SEMANTIC_TAG = re.compile(r"\s+\((?:" + "|".join(map(re.escape, CLINICAL_TAGS)) + r")\)$")
 SIGNIFICANT = 3  # a unit with no precision on record is shown to three significant digits
 
 
@@ -52,3 +57,8 @@ class Presenter:
         if alt is None or result.alt_unit is None:
             return shown
         return f"{shown} ({self.amount(result.analyte, alt, result.alt_unit)})"
+
+
+def clinical_display(text: str) -> str:
+    """A record's display as a clinician reads it: without a SNOMED CT semantic tag."""
+    return SEMANTIC_TAG.sub("", text)

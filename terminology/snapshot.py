@@ -152,11 +152,13 @@ class Staging:
 
 
 class DialysisEvidence(NamedTuple):
-    """A record that shows the patient is on dialysis: what it is, and when (a procedure's date)."""
+    """A record that shows the patient is on dialysis: what it is (its display, or its code when it has
+    none), when (a procedure's date), and its code as sent (for the card's provenance, not its table)."""
 
     reference: str
     display: str
     day: date | None
+    code: str
 
 
 @dataclass(frozen=True, slots=True)

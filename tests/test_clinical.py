@@ -122,7 +122,7 @@ def test_dialysis_from_status_condition_or_recent_procedure() -> None:
         "performedDateTime": "2026-11-10T08:00:00Z",
     }
     assert snap(recent).dialysis == (
-        DialysisEvidence("Procedure/hd1", "302497006 Hemodialysis", date(2026, 11, 10)),
+        DialysisEvidence("Procedure/hd1", "Hemodialysis", date(2026, 11, 10), "302497006"),
     )
     old = recent | {"performedDateTime": "2024-01-10T08:00:00Z"}
     assert not snap(old).on_dialysis

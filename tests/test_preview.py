@@ -263,7 +263,7 @@ def test_the_page_shows_the_cards_of_the_picked_patient(page: Any, tmp_path: Pat
     assert table.locator("th").all_inner_texts() == ["Test", "Result", "Date", "Note"]
     assert "CR(E)ST syndrome" in table.locator("tbody").inner_text()
     assert card.locator(".card-links a").count() >= 1  # references are links, not text in the detail
-    assert card.locator(".card-detail em").count() == 1  # the italic footer
+    assert card.locator(".card-detail p").count() >= 2  # the reasons, as markdown paragraphs
     for link in card.locator(".card-links a").all():
         assert link.get_attribute("href").startswith("https://")
         assert link.get_attribute("target") == "_blank"

@@ -56,7 +56,7 @@ def procedure(system: str, code: str, performed: str = "2026-11-10T08:00:00Z") -
 )
 def test_a_dialysis_billing_or_modality_code_alone_means_on_dialysis(system: str, code: str) -> None:
     s = snap(procedure(system, code))
-    assert s.dialysis == (DialysisEvidence(f"Procedure/proc-{code}", f"{code} {code}", date(2026, 11, 10)),)
+    assert s.dialysis == (DialysisEvidence(f"Procedure/proc-{code}", code, date(2026, 11, 10), code),)
 
 
 @pytest.mark.parametrize(
