@@ -1,6 +1,7 @@
 """Fixtures of the browser suite: the sandbox build on loopback, the test FHIR server holding the demo
 patients (open: the sandbox sends no FHIR token), the service requiring JWTs and trusting the sandbox's
-issuer (its key set inline, its ``jku`` allowed), and a fresh chromium profile per test."""
+issuer (its key set inline, its ``jku`` allowed), and chromium with a fresh profile; all for the session,
+started once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,10 +60,9 @@ def fhir() -> Iterator[FhirTestServer]:
     server.close()
 
 
-@pytest.fixture(scope="module")
-def service(fhir: FhirTestServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceUnderTest]:
-    """``calcinosis-cds serve`` as the README's sandbox set-up runs it, one per test module."""
-    folder = tmp_path_factory.mktemp("service")
+@contextmanager
+def serving(fhir: FhirTestServer, folder: Path) -> Iterator[ServiceUnderTest]:
+    """``calcinosis-cds serve`` as the README's sandbox set-up runs it, its database and log in ``folder``."""
     port = free_port()
     database_url = f"sqlite:///{folder / 'cds.db'}"
     trusted = {SANDBOX_ISSUER: {"jwks": sandbox_key_set(), "jku": [SANDBOX_JKU]}}
@@ -77,7 +78,15 @@ def service(fhir: FhirTestServer, tmp_path_factory: pytest.TempPathFactory) -> I
         yield ServiceUnderTest(process.url, database_url, log)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def service(fhir: FhirTestServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceUnderTest]:
+    """One service for the session; a module whose feedback changes what later visits see (suppression)
+    overrides this fixture and ``sandbox`` with its own service."""
+    with serving(fhir, tmp_path_factory.mktemp("service")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def sandbox(site: str, fhir: FhirTestServer, service: ServiceUnderTest) -> Sandbox:
     return Sandbox(site, fhir.base, service.url)
 
@@ -97,10 +106,11 @@ def playwright() -> Iterator[Any]:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A browser with a fresh profile per module (one service per module; the sandbox keeps its settings in
-    localStorage, and the URL parameters of each visit override them). Each visit opens its own page."""
+    """One browser with a fresh profile for the session. The sandbox keeps its settings in localStorage;
+    every visit names its FHIR server, patient, discovery URL and tab in URL parameters, which override
+    them (with ``serviceDiscoveryURL`` it reads no stored service). Each visit opens its own page."""
     context = playwright.chromium.launch_persistent_context(
         str(tmp_path_factory.mktemp("chromium")),
         executable_path=str(CHROMIUM),

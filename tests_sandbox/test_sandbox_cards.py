@@ -1,10 +1,12 @@
-"""Every demo patient opened in the official CDS Hooks sandbox: the cards it draws are the ones
-``service/demo/catalog.json`` documents (none, "All clear!", for the healthy control), from calls that
-carried the sandbox's own JWT, verified by the service."""
+"""Every demo patient opened in the official CDS Hooks sandbox, in a 1400 x 1000 window: the cards it draws
+are the ones ``service/demo/catalog.json`` documents (none, "All clear!", for the healthy control), from
+calls that carried the sandbox's own JWT, verified by the service, and none is taller than the window."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +16,15 @@ import pytest
 from service.demo import DemoPatient, bundle, demo_patients
 from tests.servers import FhirTestServer
 from tests_sandbox.conftest import ServiceUnderTest
-from tests_sandbox.harness import ALL_CLEAR, SANDBOX_ISSUER, Sandbox, rendered_cards, rule_by_source_label
+from tests_sandbox.harness import (
+    ALL_CLEAR,
+    CARD,
+    SANDBOX_ISSUER,
+    RenderedCard,
+    Sandbox,
+    rendered_cards,
+    rule_by_source_label,
+)
 
 RULES = rule_by_source_label()
 CATALOG = {patient.id: patient for patient in demo_patients()}
@@ -25,16 +35,49 @@ def test_the_service_under_test_requires_a_token(sandbox: Sandbox) -> None:
     assert response.status_code == 401
 
 
+WINDOW = {"width": 1400, "height": 1000}  # a common desktop EHR window (issue 13)
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """One patient view as the sandbox drew it in the window: our answer, the cards top to bottom, their
+    heights in CSS pixels, and whether "All clear!" showed."""
+
+    answer: dict[str, Any]
+    cards: list[RenderedCard]
+    heights: list[float]
+    all_clear: bool
+
+
+@pytest.fixture(scope="module")
+def drawing(sandbox: Sandbox, browser: Any) -> Callable[[str], Drawing]:
+    """Each patient's view, opened the first time a test asks for it and kept: loading the sandbox is what
+    takes the time, and the tests of this module look at the same views."""
+    seen: dict[str, Drawing] = {}
+
+    def open_once(patient_id: str) -> Drawing:
+        if patient_id not in seen:
+            with sandbox.visit(browser, patient_id, viewport=WINDOW) as visit:
+                assert visit.page.viewport_size == WINDOW
+                seen[patient_id] = Drawing(
+                    visit.answer,
+                    rendered_cards(visit.page, RULES),
+                    [card.bounding_box()["height"] for card in visit.page.locator(CARD).all()],
+                    visit.page.get_by_text(ALL_CLEAR).is_visible(),
+                )
+        return seen[patient_id]
+
+    return open_once
+
+
 @pytest.mark.parametrize("patient", demo_patients(), ids=lambda p: p.id)
 def test_the_sandbox_draws_the_catalogued_cards(
-    sandbox: Sandbox, service: ServiceUnderTest, browser: Any, patient: DemoPatient
+    service: ServiceUnderTest, drawing: Callable[[str], Drawing], patient: DemoPatient
 ) -> None:
-    with sandbox.visit(browser, patient.id) as visit:
-        drawn = rendered_cards(visit.page, RULES)
-        assert [(card.rule, card.indicator) for card in drawn] == list(patient.expected_cards)
-        assert [card.summary for card in drawn] == [card["summary"] for card in visit.answer["cards"]]
-        if not patient.expected_cards:
-            assert visit.page.get_by_text(ALL_CLEAR).is_visible()
+    drawn = drawing(patient.id)
+    assert [(card.rule, card.indicator) for card in drawn.cards] == list(patient.expected_cards)
+    assert [card.summary for card in drawn.cards] == [card["summary"] for card in drawn.answer["cards"]]
+    assert drawn.all_clear == (not patient.expected_cards)
     log = service.log_text().splitlines()
     assert any(f"token verified iss={SANDBOX_ISSUER} kid=" in line for line in log)
     assert [line for line in log if "token rejected" in line and SANDBOX_ISSUER in line] == []
@@ -86,3 +129,16 @@ def test_a_crest_diagnosis_on_the_second_page_of_the_prefetch(
         assert any(link["relation"] == "next" for link in conditions["link"])
         drawn = rendered_cards(visit.page, RULES)
     assert [(card.rule, card.indicator) for card in drawn] == list(CATALOG["demo-crest"].expected_cards)
+
+
+@pytest.mark.parametrize("patient", [p for p in demo_patients() if p.expected_cards], ids=lambda p: p.id)
+def test_no_card_is_taller_than_the_window(drawing: Callable[[str], Drawing], patient: DemoPatient) -> None:
+    """A card must fit in a 1400 x 1000 window as the sandbox opens (its developer panel beside the cards):
+    a clinician should not have to scroll through one card to reach its suggestions. Run with -s to see
+    the tallest card of each patient."""
+    heights = drawing(patient.id).heights
+    assert len(heights) == len(patient.expected_cards)
+    print(
+        f"\n{patient.id}: tallest card {max(heights):.0f} px of {WINDOW['height']} px ({len(heights)} cards)"
+    )
+    assert max(heights) <= WINDOW["height"], f"{patient.id}: cards {heights} px high"
