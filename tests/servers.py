@@ -127,11 +127,13 @@ class ServiceProcess(ServerProcess):
         log_level: str = "warning",
         launcher: Sequence[str] = (),
         port: int | None = None,
+        program: Sequence[str] = (),
     ) -> None:
-        """``launcher``: a command the script runs under, e.g. ``("prlimit", "--nofile=128")``."""
+        """``launcher``: a command the script runs under, e.g. ``("prlimit", "--nofile=128")``; ``program``:
+        the command instead of the console script, e.g. ``(python, "-m", "service.cli.main")``."""
         port = port or free_port()
-        script = Path(sys.executable).parent / "calcinosis-cds"
-        serve = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+        program = program or (str(Path(sys.executable).parent / "calcinosis-cds"),)
+        serve = [*program, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
         command = [*launcher, *serve]
         database = {"CDS_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp(prefix='cds-')}/cds.db"}
         super().__init__(command, port, {**os.environ, **database, **(env or {})}, log_file)
