@@ -84,7 +84,7 @@ def health_routes(slot: RuntimeSlot) -> APIRouter:
         """Ready once started and while the jti replay cache answers (calls are refused without it)."""
         if not slot.ready:
             return json_response({"status": "starting"}, 503)
-        if not await slot().replay.ping():
+        if not await slot.runtime.replay.ping():
             return json_response({"status": "replay-cache-unavailable"}, 503)
         return json_response({"status": "ready"})
 
