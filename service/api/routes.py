@@ -65,7 +65,12 @@ def cds_routes(registry: Registry, settings: Settings, slot: RuntimeSlot) -> API
         _declared(registry, service_id)
         raw = await read_body(request, settings.max_feedback_bytes)
         stored = await receive_feedback(
-            runtime.store, service_id, raw, runtime.hook.clock(), runtime.history_writer.pending
+            runtime.store,
+            service_id,
+            raw,
+            runtime.hook.clock(),
+            runtime.history_writer.pending,
+            runtime.overrides,
         )
         return json_response(stored)
 

@@ -22,6 +22,7 @@ from service.auth.verifier import Verifier
 from service.errors import ErrorCode, ServiceError
 from service.store.history import CardHistory
 from service.store.history_writer import HistoryWriter
+from service.store.override_index import OverrideIndex
 from service.store.repository import Store
 
 SERVICE_UNAVAILABLE = 503
@@ -34,6 +35,7 @@ class Runtime:
     replay: ReplayCache
     store: Store
     history_writer: HistoryWriter
+    overrides: OverrideIndex
     hook: HookDeps
     history: CardHistory  # also ``hook.history``; the preview page asks it which cards it would hold back
 
