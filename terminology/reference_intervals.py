@@ -65,9 +65,6 @@ class _Band:
     male: tuple[float | None, float | None]
     citation: str
 
-    def covers(self, birth: date, day: date) -> bool:
-        return self.start.after(birth) <= day and (self.end is None or day < self.end.after(birth))
-
     def limits(self, sex: str | None) -> tuple[float | None, float | None]:
         """The interval for ``sex``; for another or unknown sex, the wider of the two."""
         if sex == "female":
@@ -91,7 +88,10 @@ class ReferenceIntervals:
         if entry is None:
             return None
         bands, unit = entry
-        band = bands[-1] if birth is None else next((b for b in bands if b.covers(birth, day)), bands[-1])
+        # Bands are contiguous from birth (checked at load): the one covering ``day`` is the last that has
+        # started by then - for an adult the first one asked (a result before birth gets the adult band).
+        started = (b for b in reversed(bands) if birth is not None and b.start.after(birth) <= day)
+        band = next(started, bands[-1])
         low, high = band.limits(sex)
         return Interval(low, high, unit, band.citation, band.label)
 
