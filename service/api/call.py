@@ -22,6 +22,7 @@ from cards.catalog import AdvisedCard, RuleFailed, ServiceDeclaration
 from cards.given import Given
 from service.api.decode import MalformedJsonError, decode_json, decode_request
 from service.api.hooks import HOOKS, HookContext
+from service.api.observability import note
 from service.api.sendable import card_problems
 from service.api.wire import HookRequest, HookResponse
 from service.errors import ErrorCode, Problem, ServiceError
@@ -155,13 +156,12 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
     )
     response = HookResponse(cards=[a.card for a in sent]).to_wire()
     record()
-    log.info(
-        "answered hookInstance=%s service=%s cards=%d suppressed=%d ignored=%s ms=%.1f",
-        request.hookInstance,
-        declaration.id,
-        len(sent),
-        len(advised) - len(sent),
-        snapshot.ignored_counts(),
-        (time.perf_counter() - started) * 1000,
+    note(  # on the call's one access line (service.api.observability)
+        hookInstance=request.hookInstance,
+        service=declaration.id,
+        cards=len(sent),
+        suppressed=len(advised) - len(sent),
+        ignored=snapshot.ignored_counts(),
+        hook_ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return response
