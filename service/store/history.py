@@ -180,9 +180,9 @@ class CardHistory:
         self, patient_key: str, advised: Sequence[AdvisedCard], now: datetime
     ) -> dict[str, list[Override]]:
         """The recent overrides of the rules of ``advised`` that may hold a card back, each within its rule's
-        window (no read for critical cards, a window of 0 or a patient without an override). Past the deadline the read is cancelled and
-        left to unwind on its own (a query stuck in a driver may take seconds to notice), since the EHR is
-        waiting. Raises ``SuppressionReadError``."""
+        window (no read for critical cards, a window of 0 or a patient without an override). Past the
+        deadline the read is cancelled and left to unwind on its own (a query stuck in a driver may take
+        seconds to notice), since the EHR is waiting. Raises ``SuppressionReadError``."""
         windows = {
             a.rule_id: now - timedelta(days=days)
             for a in advised
