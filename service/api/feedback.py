@@ -24,7 +24,8 @@ from service.api.call import parse_json_object, parse_model
 from service.api.wire import Feedback
 from service.errors import ErrorCode, ServiceError
 from service.store.override_index import OverrideIndex
-from service.store.repository import CallRecord, Store
+from service.store.records import CallRecord
+from service.store.repository import Store
 
 log = logging.getLogger("calcinosis_cds.feedback")
 SERVICE_UNAVAILABLE = 503

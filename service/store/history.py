@@ -38,7 +38,8 @@ from service.metrics import Metrics
 from service.store.engine import is_lock_timeout
 from service.store.history_writer import HistoryWriter
 from service.store.override_index import OverrideIndex
-from service.store.repository import CallRecord, CardRecord, Override, Store
+from service.store.records import CallRecord, CardRecord, Override
+from service.store.repository import Store
 
 log = logging.getLogger("calcinosis_cds.history")
 

@@ -36,7 +36,8 @@ from collections.abc import Mapping
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from service.metrics import Metrics
-from service.store.repository import CallRecord, Store
+from service.store.records import CallRecord
+from service.store.repository import Store
 
 log = logging.getLogger("calcinosis_cds.history")
 RETRY_FIRST_S = 0.1
