@@ -79,6 +79,17 @@ def _latency_table(title: str, rows: list[dict[str, Any]], apps: list[str]) -> N
     print(f"growth exponent (1 = linear): {slopes}")
 
 
+def _workers_table(rows: list[dict[str, Any]]) -> None:
+    print("\nworkers (serve --workers N; the floor with as many; wrk, two-card chart, one round each)")
+    for row in rows:
+        service, floor = row["service"], row[FLOOR]
+        print(
+            f"  {row['workers']} worker(s): service {service['per_second']:>6,.0f} req/s "
+            f"(p99 {service['p99_ms']:.0f} ms, errors {service['errors']}), "
+            f"floor {floor['per_second']:>6,.0f} req/s: {service['per_second'] / floor['per_second']:.2f}"
+        )
+
+
 def print_report(results: dict[str, Any]) -> None:
     m = results["machine"]
     print(f"\nmachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['os']}")
@@ -117,6 +128,7 @@ def print_report(results: dict[str, Any]) -> None:
                     f"slowest, x{data['fetch_to_sum_ratio']:.2f} the sum); "
                     f"whole hook {data['hook']['p50']:.1f} (x{data['hook_ratio']:.2f})"
                 )
+    _workers_table(results["workers"])
     services = [a for a in apps if a != FLOOR]
     verdicts = {who: targets(results, who) for who in services}
     print("\ntargets (issue 16)" + "".join(f" | {who:>17}" for who in services))

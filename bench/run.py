@@ -12,7 +12,9 @@ then measures, in this order:
    alternating in rounds;
 3. memory: each service's RSS idle (before any call) and after the runs above, and its peak;
 4. FHIR fallback: every prefetch query timed alone against the test FHIR server, then the hook with no
-   prefetch (the service fetches all keys concurrently); as is, and with network latency injected.
+   prefetch (the service fetches all keys concurrently); as is, and with network latency injected;
+5. workers: the throughput run again with ``serve --workers`` 1, 2 and 4 (and the floor with as many
+   workers), each started fresh, to say how many a deployment on this machine should run.
 
 Every call carries its own ``hookInstance``, so nothing can answer from a cache keyed by the body. Prints
 the machine (CPU, cores, load average), the tables and every target of issue 16 as met or missed, and
@@ -57,6 +59,7 @@ WARMUP = {10: 20, 100: 20, 1_000: 10, 10_000: 3}
 THROUGHPUT_SIZE = 100
 CONNECTIONS = 16
 CARD_CHART_CARDS = 2
+WORKER_COUNTS = (1, 2, 4)
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,27 @@ def throughput_runs(apps: list[App], body: bytes, seconds: int) -> dict[str, Any
     return totals | {"observations": THROUGHPUT_SIZE, "connections": CONNECTIONS}
 
 
+def worker_runs(body: bytes, seconds: int, logs: Path) -> list[dict[str, Any]]:
+    """Throughput of the service and the floor with 1, 2 and 4 worker processes, one round each."""
+    rows = []
+    for workers in WORKER_COUNTS:
+        print(f"  {workers} worker(s)", flush=True)
+        log = logs / f"service-{workers}-workers.log"
+        with (
+            ServiceProcess(log_file=log, log_level="info", workers=workers) as service,
+            floor_process(workers) as floor,
+        ):
+            measured = {
+                name: throughput(f"{url}/cds-services/{SERVICE_ID}", body, CONNECTIONS, seconds)
+                for name, url in (("service", service.url), ("floor", floor.url))
+            }
+        rows.append(
+            {"workers": workers}
+            | {name: asdict(t) | {"per_second": t.per_second} for name, t in measured.items()}
+        )
+    return rows
+
+
 def machine() -> dict[str, Any]:
     cpu = next(
         (
@@ -195,7 +219,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def measure(apps: list[App], fhir: FhirTestServer, args: argparse.Namespace) -> dict[str, Any]:
+def measure(apps: list[App], fhir: FhirTestServer, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     services = [app for app in apps if app.pid is not None]
     idle = {app.name: rss_kib(app.pid) for app in services if app.pid}
@@ -208,13 +232,25 @@ def measure(apps: list[App], fhir: FhirTestServer, args: argparse.Namespace) -> 
     print(" a chart that draws no card", flush=True)
     plain = latency_table(apps, charts("plain", now), args.scale)
     print(f"throughput, {CONNECTIONS} connections, two-card chart, {THROUGHPUT_SIZE} obs (wrk)", flush=True)
-    load = throughput_runs(apps, charts("card", now, (THROUGHPUT_SIZE,))[THROUGHPUT_SIZE], args.seconds)
+    throughput_body = charts("card", now, (THROUGHPUT_SIZE,))[THROUGHPUT_SIZE]
+    load = throughput_runs(apps, throughput_body, args.seconds)
     memory = {
         app.name: {"idle": idle[app.name], "after_load": rss_kib(app.pid)} for app in services if app.pid
     }
     print("FHIR fallback against the test FHIR server", flush=True)
     fallback = {app.name: fallback_costs(app.url, fhir, args.scale) for app in services}
-    return {"card": card, "plain": plain, "throughput": load, "memory": memory, "fallback": fallback}
+    print(
+        f"workers: throughput, {CONNECTIONS} connections, two-card chart, {THROUGHPUT_SIZE} obs", flush=True
+    )
+    workers = worker_runs(throughput_body, args.seconds, logs)
+    return {
+        "card": card,
+        "plain": plain,
+        "throughput": load,
+        "memory": memory,
+        "fallback": fallback,
+        "workers": workers,
+    }
 
 
 def main() -> None:
@@ -243,7 +279,7 @@ def main() -> None:
             apps.append(App("before", before.url, before.pid))
         floor = stack.enter_context(floor_process())
         apps.append(App("floor", floor.url, None))
-        measured = measure(apps, fhir, args)
+        measured = measure(apps, fhir, args, logs)
     results = {
         "started": started.isoformat(timespec="seconds"),
         "machine": machine() | {"load_before": load_before, "load_after": os.getloadavg()},

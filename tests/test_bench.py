@@ -69,6 +69,10 @@ def test_a_brief_run_measures_every_size_and_part(brief_run: tuple[dict[str, Any
     idle, after = results["memory"]["service"]["idle"], results["memory"]["service"]["after_load"]
     assert 0 < idle["rss_kib"] <= after["peak_kib"]
     assert len(results["machine"]["load_before"]) == 3
+    assert [row["workers"] for row in results["workers"]] == [1, 2, 4]
+    for row in results["workers"]:
+        assert row["service"]["requests"] > 0
+        assert row["service"]["errors"] == 0
 
 
 def test_a_brief_run_prints_the_machine_the_tables_and_every_target(
@@ -80,6 +84,8 @@ def test_a_brief_run_prints_the_machine_the_tables_and_every_target(
     assert f"{results['machine']['cores']} cores" in stdout
     for what, *_ in targets(results):
         assert what in stdout
+    for workers in (1, 2, 4):
+        assert f"{workers} worker(s): service" in stdout
 
 
 def test_each_call_carries_its_own_hook_instance() -> None:
