@@ -2,18 +2,22 @@
 
 Uses the standard library's ``http.client`` - the thinnest real HTTP client in Python - so the client's own
 cost stays small next to the server's and the ratios compare servers, not clients. Bodies are encoded once,
-before timing.
+before timing; each call gets its own ``hookInstance`` (untimed), as in real traffic, so that no figure can
+come from an answer kept for an identical body.
 """
 
 from __future__ import annotations
 
 import http.client
+import re
 import statistics
 import time
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 OK = 200
+HOOK_INSTANCE = re.compile(rb'"hookInstance":\s*"([^"]*)"')
 
 
 class CallFailedError(RuntimeError):
@@ -51,6 +55,15 @@ class KeepAliveClient:
         self._conn.close()
 
 
+def fresh_instance(body: bytes | None) -> bytes | None:
+    """``body`` with a new ``hookInstance`` (CDS Hooks 2.0 § HTTP Request: a UUID per hook invocation); a body
+    without one, or no body, unchanged."""
+    found = HOOK_INSTANCE.search(body) if body is not None else None
+    if body is None or found is None:
+        return body
+    return body[: found.start(1)] + str(uuid.uuid4()).encode() + body[found.end(1) :]
+
+
 @dataclass(frozen=True)
 class Latency:
     """Client-side latency of ``n`` calls, in milliseconds."""
@@ -74,9 +87,9 @@ def interleaved(
     """
     for _ in range(warmup):
         for client, body in zip(clients, bodies, strict=True):
-            client.call(body)
+            client.call(fresh_instance(body))
     samples: list[list[float]] = [[] for _ in clients]
     for _ in range(calls):
         for client, body, series in zip(clients, bodies, samples, strict=True):
-            series.append(client.timed_call(body))
+            series.append(client.timed_call(fresh_instance(body)))
     return [Latency.of(series) for series in samples]

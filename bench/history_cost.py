@@ -16,7 +16,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from service.store.engine import create_engine
-from service.store.repository import CallRecord, CardRecord, Store
+from service.store.records import CallRecord, CardRecord
+from service.store.repository import Store
 from service.store.schema import upgrade
 from tests.servers import PostgresServer
 

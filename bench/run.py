@@ -1,18 +1,25 @@
 """The benchmark suite: the service against the floor, in one run, on one machine.
 
 Run: ``bash scripts/bench`` (installs what it needs, then runs this module). Starts the Medplum test FHIR
-server, ``calcinosis-cds serve`` and the floor app (``bench.floor``) as their own processes on loopback,
+server, ``calcinosis-cds serve`` and the floor app (``bench.floor``) as their own processes on loopback -
+with ``--before REF``, also the service as it was at git revision REF, for a before/after from one run -
 then measures, in this order:
 
-1. hook latency, full prefetch, 10 / 100 / 1,000 / 10,000 Observations, service and floor alternating call
-   by call on keep-alive connections: p50, p95, ratio, and the cost per observation (the growth curve);
-2. memory: the service's RSS idle (before any call) and after the 10,000-observation runs, and its peak;
-3. throughput: 16 concurrent connections (wrk), 100 Observations, service and floor alternating in rounds;
+1. hook latency, full prefetch, at 10 / 100 / 1,000 / 10,000 Observations, every app alternating call by
+   call on keep-alive connections, p50 and p95: first the headline, a chart that draws two cards (the demo
+   dialysis patient, ``bench.workload.card_chart``), then a chart that draws none;
+2. throughput: 16 concurrent connections (wrk) on the two-card chart at 100 Observations, the apps
+   alternating in rounds;
+3. memory: each service's RSS idle (before any call) and after the runs above, and its peak;
 4. FHIR fallback: every prefetch query timed alone against the test FHIR server, then the hook with no
-   prefetch (the service fetches all keys concurrently); as is, and with network latency injected.
+   prefetch (the service fetches all keys concurrently); as is, and with network latency injected;
+5. workers: the throughput run again with ``serve --workers`` 1, 2 and 4 (and the floor with as many
+   workers), each started fresh, to say how many a deployment on this machine should run.
 
-Prints a table and writes everything to ``bench/results/<UTC time>.json``. Targets (issue 8) are checked
-and printed as met or missed; the exit status is 0 either way - a missed target is a finding, not a crash.
+Every call carries its own ``hookInstance``, so nothing can answer from a cache keyed by the body. Prints
+the machine (CPU, cores, load average), the tables and every target of issue 16 as met or missed, and
+writes everything to ``bench/results/<UTC time>.json``; the exit status is 0 either way - a missed target is
+a finding, not a crash.
 """
 
 from __future__ import annotations
@@ -23,9 +30,12 @@ import json
 import os
 import platform
 import secrets
+import subprocess
 import sys
 import tempfile
-from dataclasses import asdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,77 +50,123 @@ from terminology.knowledge import load_knowledge
 from tests.servers import FhirTestServer, ServerProcess, ServiceProcess, free_port
 
 SERVICE_ID = "calcinosis-cutis-risk"
+ROOT = Path(__file__).parents[1]
 RESULTS = Path(__file__).with_name("results")
 SIZES = (10, 100, 1_000, 10_000)
-# Calls per size (each for the service and the floor): fewer for big bodies, enough for a stable p95.
+# Calls per size (each for every app): fewer for big bodies, enough for a stable p95.
 CALLS = {10: 400, 100: 400, 1_000: 150, 10_000: 25}
 WARMUP = {10: 20, 100: 20, 1_000: 10, 10_000: 3}
 THROUGHPUT_SIZE = 100
 CONNECTIONS = 16
+CARD_CHART_CARDS = 2
+WORKER_COUNTS = (1, 2, 4)
+
+
+@dataclass(frozen=True)
+class App:
+    """One server under test; ``pid`` is None for the floor (its memory is not a target)."""
+
+    name: str
+    url: str
+    pid: int | None
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's worker processes), from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
 
 
 def rss_kib(pid: int) -> dict[str, int]:
-    """Current (VmRSS) and peak (VmHWM) resident memory of ``pid``, from /proc (Linux)."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            fields[name] = int(value.split()[0])
-    return {"rss_kib": fields["VmRSS"], "peak_kib": fields["VmHWM"]}
+    """Resident memory (VmRSS) and peak (VmHWM) of ``pid`` and its worker processes, summed."""
+    total = {"rss_kib": 0, "peak_kib": 0}
+    for member in _tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                total["rss_kib" if name == "VmRSS" else "peak_kib"] += int(value.split()[0])
+    return total
 
 
-def floor_process() -> ServerProcess:
+def floor_process(workers: int = 1) -> ServerProcess:
     port = free_port()
-    command = [sys.executable, "-m", "bench.floor", "--port", str(port)]
+    command = [sys.executable, "-m", "bench.floor", "--port", str(port), "--workers", str(workers)]
     return ServerProcess(command, port, dict(os.environ), None)
 
 
-def _latency_row(clients: list[KeepAliveClient], size: int, body: bytes, calls: int) -> dict[str, Any]:
-    cards = len(orjson.loads(clients[0].call(body))["cards"])
-    print(
-        f"  {size:>6} observations, {cards} card(s): {len(body) / 1024:,.0f} KiB, {calls} calls each",
-        flush=True,
-    )
-    service, floor = interleaved(clients, [body, body], calls, WARMUP[size])
+@contextmanager
+def service_at(revision: str, log_file: Path) -> Iterator[ServiceProcess]:
+    """``calcinosis-cds serve`` as it was at git ``revision`` (its files exported to a temporary folder, run
+    with this virtualenv's packages), with the default settings and log level."""
+    with tempfile.TemporaryDirectory(prefix="cds-before-") as folder:
+        archive = subprocess.run(  # noqa: S603 - git with our own arguments
+            ["git", "-C", str(ROOT), "archive", revision],  # noqa: S607 - git from PATH, as a developer runs it
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)  # noqa: S603, S607
+        program = (sys.executable, "-m", "service.cli.main")
+        with ServiceProcess({"PYTHONPATH": folder}, log_file, "info", program=program) as service:
+            yield service
+
+
+def charts(kind: str, now: dt.datetime, sizes: tuple[int, ...] = SIZES) -> dict[int, bytes]:
+    """The request body at each size: ``card`` (two cards drawn) or ``plain`` (no card)."""
+    if kind == "card":
+        return {
+            n: workload.hook_request(workload.card_chart(n, now), None, None, workload.CARD_PATIENT)
+            for n in sizes
+        }
     return {
-        "observations": size,
-        "body_kib": len(body) / 1024,
-        "cards": cards,
-        "service": asdict(service),
-        "floor": asdict(floor),
-        "ratio_p50": service.p50 / floor.p50,
+        n: workload.hook_request(workload.full_prefetch(workload.observations(n)), None, None) for n in sizes
     }
 
 
-def latency_runs(
-    service_url: str, floor_url: str, scale: float
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Rows per size (a chart with no card to issue), and the 100-observation chart issuing a card."""
-    clients = [
-        KeepAliveClient(f"{service_url}/cds-services/{SERVICE_ID}"),
-        KeepAliveClient(f"{floor_url}/cds-services/{SERVICE_ID}"),
-    ]
+def latency_table(apps: list[App], bodies: dict[int, bytes], scale: float) -> list[dict[str, Any]]:
+    """Per size: every app's latency on the same body, calls alternating between the apps."""
+    clients = [KeepAliveClient(f"{app.url}/cds-services/{SERVICE_ID}") for app in apps]
+    rows = []
     try:
-        rows = []
-        for size in SIZES:
-            body = workload.hook_request(workload.full_prefetch(workload.observations(size)), None, None)
-            rows.append(_latency_row(clients, size, body, max(5, round(CALLS[size] * scale))))
-        labs = workload.with_card(workload.observations(THROUGHPUT_SIZE))
-        body = workload.hook_request(workload.full_prefetch(labs), None, None)
-        card = _latency_row(clients, THROUGHPUT_SIZE, body, max(5, round(CALLS[THROUGHPUT_SIZE] * scale)))
+        for size, body in bodies.items():
+            cards = {
+                app.name: len(orjson.loads(c.call(body))["cards"])
+                for app, c in zip(apps, clients, strict=True)
+            }
+            calls = max(5, round(CALLS[size] * scale))
+            print(f"  {size:>6} observations, cards {cards}: {len(body) / 1024:,.0f} KiB, {calls} calls each")
+            measured = interleaved(clients, [body] * len(apps), calls, WARMUP[size])
+            rows.append(
+                {
+                    "observations": size,
+                    "body_kib": len(body) / 1024,
+                    "cards": cards,
+                    "latency": {app.name: asdict(m) for app, m in zip(apps, measured, strict=True)},
+                }
+            )
     finally:
         for client in clients:
             client.close()
-    return rows, card
+    return rows
 
 
-def throughput_runs(service_url: str, floor_url: str, seconds: int) -> dict[str, Any]:
-    """Two alternating rounds each, so both servers see the same drift of the machine."""
-    body = workload.hook_request(workload.full_prefetch(workload.observations(THROUGHPUT_SIZE)), None, None)
-    rounds: dict[str, list[Throughput]] = {"service": [], "floor": []}
+def throughput_runs(apps: list[App], body: bytes, seconds: int) -> dict[str, Any]:
+    """Two alternating rounds each, so every app sees the same drift of the machine."""
+    rounds: dict[str, list[Throughput]] = {app.name: [] for app in apps}
     for _ in range(2):
-        for name, url in (("service", service_url), ("floor", floor_url)):
-            rounds[name].append(throughput(f"{url}/cds-services/{SERVICE_ID}", body, CONNECTIONS, seconds))
+        for app in apps:
+            url = f"{app.url}/cds-services/{SERVICE_ID}"
+            rounds[app.name].append(throughput(url, body, CONNECTIONS, seconds))
     totals: dict[str, Any] = {
         name: {
             "requests": sum(r.requests for r in runs),
@@ -122,9 +178,28 @@ def throughput_runs(service_url: str, floor_url: str, seconds: int) -> dict[str,
         }
         for name, runs in rounds.items()
     }
-    totals["ratio"] = totals["service"]["per_second"] / totals["floor"]["per_second"]
-    totals |= {"observations": THROUGHPUT_SIZE, "connections": CONNECTIONS}
-    return totals
+    return totals | {"observations": THROUGHPUT_SIZE, "connections": CONNECTIONS}
+
+
+def worker_runs(body: bytes, seconds: int, logs: Path) -> list[dict[str, Any]]:
+    """Throughput of the service and the floor with 1, 2 and 4 worker processes, one round each."""
+    rows = []
+    for workers in WORKER_COUNTS:
+        print(f"  {workers} worker(s)", flush=True)
+        log = logs / f"service-{workers}-workers.log"
+        with (
+            ServiceProcess(log_file=log, log_level="info", workers=workers) as service,
+            floor_process(workers) as floor,
+        ):
+            measured = {
+                name: throughput(f"{url}/cds-services/{SERVICE_ID}", body, CONNECTIONS, seconds)
+                for name, url in (("service", service.url), ("floor", floor.url))
+            }
+        rows.append(
+            {"workers": workers}
+            | {name: asdict(t) | {"per_second": t.per_second} for name, t in measured.items()}
+        )
+    return rows
 
 
 def machine() -> dict[str, Any]:
@@ -144,39 +219,73 @@ def machine() -> dict[str, Any]:
     }
 
 
+def measure(apps: list[App], fhir: FhirTestServer, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    services = [app for app in apps if app.pid is not None]
+    idle = {app.name: rss_kib(app.pid) for app in services if app.pid}
+    print("hook latency, full prefetch, sequential keep-alive calls (apps alternating)")
+    print(" the two-card chart (demo dialysis patient with an IV calcium infusion)", flush=True)
+    card = latency_table(apps, charts("card", now), args.scale)
+    wrong = {row["observations"]: row["cards"] for row in card if row["cards"]["service"] != CARD_CHART_CARDS}
+    if wrong:
+        raise SystemExit(f"bench: the card chart must draw {CARD_CHART_CARDS} cards, drew {wrong}")
+    print(" a chart that draws no card", flush=True)
+    plain = latency_table(apps, charts("plain", now), args.scale)
+    print(f"throughput, {CONNECTIONS} connections, two-card chart, {THROUGHPUT_SIZE} obs (wrk)", flush=True)
+    throughput_body = charts("card", now, (THROUGHPUT_SIZE,))[THROUGHPUT_SIZE]
+    load = throughput_runs(apps, throughput_body, args.seconds)
+    memory = {
+        app.name: {"idle": idle[app.name], "after_load": rss_kib(app.pid)} for app in services if app.pid
+    }
+    print("FHIR fallback against the test FHIR server", flush=True)
+    fallback = {app.name: fallback_costs(app.url, fhir, args.scale) for app in services}
+    print(
+        f"workers: throughput, {CONNECTIONS} connections, two-card chart, {THROUGHPUT_SIZE} obs", flush=True
+    )
+    workers = worker_runs(throughput_body, args.seconds, logs)
+    return {
+        "card": card,
+        "plain": plain,
+        "throughput": load,
+        "memory": memory,
+        "fallback": fallback,
+        "workers": workers,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of calls (0.2: quick)")
     parser.add_argument("--seconds", type=int, default=6, help="length of each throughput round")
+    parser.add_argument(
+        "--before", metavar="REF", help="also run the service as of this git revision (before/after)"
+    )
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/<UTC time>.json)")
     args = parser.parse_args()
     workload.check_codes(load_knowledge())
     started = dt.datetime.now(dt.UTC)
-    fhir = FhirTestServer(token=secrets.token_urlsafe(16))
-    try:
+    load_before = os.getloadavg()
+    logs = Path(tempfile.mkdtemp(prefix="cds-bench-"))
+    with ExitStack() as stack:
+        fhir = FhirTestServer(token=secrets.token_urlsafe(16))
+        stack.callback(fhir.close)
         # As deployed: the default log level (info: a JSON line per call and an access log line), to a file.
-        log_file = Path(tempfile.mkdtemp(prefix="cds-bench-")) / "service.log"
-        with ServiceProcess(log_file=log_file, log_level="info") as service, floor_process() as floor:
-            idle = rss_kib(service.pid)
-            print("hook latency, full prefetch, sequential keep-alive calls (service and floor alternating)")
-            latency, card = latency_runs(service.url, floor.url, args.scale)
-            memory = {"idle": idle, "after_10000": rss_kib(service.pid)}
-            print(f"throughput, {CONNECTIONS} connections, {THROUGHPUT_SIZE} observations (wrk)", flush=True)
-            load = throughput_runs(service.url, floor.url, args.seconds)
-            print("FHIR fallback against the test FHIR server", flush=True)
-            fallback = fallback_costs(service.url, fhir, args.scale)
-    finally:
-        fhir.close()
+        service = stack.enter_context(ServiceProcess(log_file=logs / "service.log", log_level="info"))
+        apps = [App("service", service.url, service.pid)]
+        if args.before:
+            before = stack.enter_context(service_at(args.before, logs / "before.log"))
+            apps.append(App("before", before.url, before.pid))
+        floor = stack.enter_context(floor_process())
+        apps.append(App("floor", floor.url, None))
+        measured = measure(apps, fhir, args, logs)
     results = {
         "started": started.isoformat(timespec="seconds"),
-        "machine": machine(),
-        "latency": latency,
-        "card": card,
-        "memory": memory,
-        "throughput": load,
-        "fallback": fallback,
+        "machine": machine() | {"load_before": load_before, "load_after": os.getloadavg()},
+        "apps": [app.name for app in apps],
+        "before_revision": args.before,
+        **measured,
     }
     output = args.output or RESULTS / f"{started:%Y%m%dT%H%M%SZ}.json"
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from service import demo
 from terminology.knowledge import Knowledge
 from tests import fhir_data as fd
 
@@ -26,6 +27,7 @@ SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 PATIENT_ID = "bench-patient"
+CARD_PATIENT = "demo-calciphylaxis"
 SPAN_DAYS = 6 * 365  # results spread over six years of follow-up
 # (LOINC code, display, UCUM unit, low, high, relative frequency): analytes the service reads.
 LABS = [
@@ -69,7 +71,7 @@ def check_codes(knowledge: Knowledge) -> None:
         raise SystemExit(f"bench: codes not in the service's value sets: {unknown}")
 
 
-def _observation(rng: random.Random, index: int) -> dict[str, Any]:
+def _observation(rng: random.Random, index: int, patient_id: str) -> dict[str, Any]:
     roll = rng.random()
     if roll < OTHER_CODE_RATE:
         code, display, unit, low, high = OTHER_CODE
@@ -98,7 +100,7 @@ def _observation(rng: random.Random, index: int) -> dict[str, Any]:
             }
         ],
         "code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "subject": {"reference": f"Patient/{patient_id}"},
         "encounter": {"reference": f"Encounter/{uuid.UUID(int=rng.getrandbits(128), version=4)}"},
         "effectiveDateTime": effective.isoformat(timespec="seconds"),
         "issued": (effective + timedelta(hours=2)).isoformat(timespec="milliseconds"),
@@ -106,32 +108,43 @@ def _observation(rng: random.Random, index: int) -> dict[str, Any]:
     }
 
 
-def observations(count: int, seed: int = 20261121) -> list[dict[str, Any]]:
+def observations(count: int, seed: int = 20261121, patient_id: str = PATIENT_ID) -> list[dict[str, Any]]:
     rng = random.Random(seed)  # noqa: S311 - reproducible benchmark data, not cryptography
-    return [_observation(rng, i) for i in range(count)]
+    return [_observation(rng, i, patient_id) for i in range(count)]
 
 
-def with_card(labs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``labs`` plus yesterday's total calcium of 13.2 mg/dL: every call issues a card (and records it)."""
-    code, display = LABS[0][0], LABS[0][1]  # total calcium, mg/dL
-    high = _observation(random.Random(0), len(labs))  # noqa: S311 - reproducible benchmark data
-    high |= {
-        "id": "bench-high-calcium",
-        "status": "final",
-        "code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
-        "effectiveDateTime": (NOW - timedelta(days=1)).isoformat(timespec="seconds"),
-        "valueQuantity": {"value": 13.2, "unit": "mg/dL", "system": UCUM, "code": "mg/dL"},
-    }
-    return [*labs, high]
+def card_chart(count: int, now: datetime) -> dict[str, Any]:
+    """The prefetch of a chart that draws two cards, with ``count`` lab Observations in all.
+
+    The demo dialysis patient (``demo-calciphylaxis``: haemodialysis, diabetes, warfarin, low albumin, high
+    phosphate: a calciphylaxis warning) given the IV calcium infusion of ``demo-iv-calcium`` three days ago
+    (an extravasation info card), her five demo labs and ``count - 5`` Synthea-shaped ones from years
+    before. Neither card is critical, so every call makes the suppression read and records two cards.
+    Dates are computed from ``now`` (the demo's are relative), so the cards stay current.
+    """
+    chart = demo.prefetch(demo.bundle(CARD_PATIENT, now))
+    infusion = next(
+        entry["resource"]
+        for entry in demo.bundle("demo-iv-calcium", now)["entry"]
+        if entry["resource"]["resourceType"] == "MedicationAdministration"
+    )
+    infusion["subject"] = {"reference": f"Patient/{CARD_PATIENT}"}
+    chart["medicationAdministrations"]["entry"].append({"resource": infusion, "search": {"mode": "match"}})
+    labs = chart["labs"]["entry"]
+    padding = observations(max(0, count - len(labs)), patient_id=CARD_PATIENT)
+    labs += [{"resource": lab, "search": {"mode": "match"}} for lab in padding]
+    return chart
 
 
 def patient() -> dict[str, Any]:
     return {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female", "birthDate": "1958-03-14"}
 
 
-def hook_request(prefetch: dict[str, Any] | None, fhir_server: str | None, token: str | None) -> bytes:
+def hook_request(
+    prefetch: dict[str, Any] | None, fhir_server: str | None, token: str | None, patient_id: str = PATIENT_ID
+) -> bytes:
     """A patient-view call as JSON bytes (encoded once: the client's encoding is not what we measure)."""
-    body = fd.request_body(pid=PATIENT_ID, prefetch=prefetch, fhir_server=fhir_server, token=token)
+    body = fd.request_body(pid=patient_id, prefetch=prefetch, fhir_server=fhir_server, token=token)
     return orjson.dumps(body)
 
 

@@ -1,12 +1,29 @@
 -- wrk script for the throughput run: POST one JSON body (path given after "--"), print a JSON summary.
--- Used by bench/load.py; see https://github.com/wg/wrk/blob/master/SCRIPTING
+-- Each request gets its own hookInstance (as real traffic does), so nothing can answer from a cache keyed by
+-- the body. Used by bench/load.py; see https://github.com/wg/wrk/blob/master/SCRIPTING
+
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 
 function init(args)
   local file = assert(io.open(args[1], "rb"))
-  wrk.method = "POST"
-  wrk.body = file:read("*a")
-  wrk.headers["Content-Type"] = "application/json"
+  local body = file:read("*a")
   file:close()
+  local _, open = string.find(body, '"hookInstance":"', 1, true)
+  local close = string.find(body, '"', open + 1, true)
+  prefix, suffix, counter = string.sub(body, 1, open), string.sub(body, close), 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  counter = counter + 1
+  local instance = string.format("%08x-0000-4000-8000-%012x", tid, counter)
+  return wrk.format(nil, nil, nil, prefix .. instance .. suffix)
 end
 
 function done(summary, latency, requests)

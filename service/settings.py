@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     suppression_days_by_rule: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(default_factory=dict)
     suppression_read_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.05
     suppression_read_deadline_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    suppression_refresh_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
     history_queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
     history_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     history_drain_timeout_s: Annotated[float, Field(ge=0, le=300)] = 10.0
@@ -100,6 +101,11 @@ class Settings(BaseSettings):
 
     def suppression_window_days(self, rule_id: str) -> int:
         return self.suppression_days_by_rule.get(rule_id, self.suppression_days)
+
+    @property
+    def longest_suppression_days(self) -> int:
+        """The longest window of any rule: older overrides hold nothing back."""
+        return max([self.suppression_days, *self.suppression_days_by_rule.values()])
 
     def hash_key(self) -> bytes:
         """The patient-hash key; a fixed, logged-as-insecure key in development when none is set."""

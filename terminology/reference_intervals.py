@@ -31,30 +31,39 @@ class Interval:
     label: str
 
 
-def _after(birth: date, span: str) -> date:
-    """The date ``span`` (``31d``, ``3mo``, ``2y``) after ``birth``; Feb 29 becomes Feb 28 in other years."""
-    match = SPAN.match(span)
-    if match is None:
-        raise ValueError(f"age {span!r} is not <n>d, <n>mo or <n>y")
-    count, unit = int(match.group(1)), match.group(2)
-    if unit == "d":
-        return birth + timedelta(days=count)
-    months = birth.month - 1 + (count if unit == "mo" else 12 * count)
-    year, month = birth.year + months // 12, months % 12 + 1
-    return date(year, month, min(birth.day, monthrange(year, month)[1]))  # else the month's last day
+@dataclass(frozen=True, slots=True)
+class _Age:
+    """An age written ``31d``, ``3mo`` or ``2y``, parsed once when the data is loaded (a rule asks for the
+    interval of every result it reads: parsing the text each time was 6 % of a card-issuing call's Python
+    time, ``bench/profile.py``)."""
+
+    count: int
+    unit: str  # d, mo or y
+
+    @classmethod
+    def parse(cls, span: str) -> _Age:
+        match = SPAN.match(span)
+        if match is None:
+            raise ValueError(f"age {span!r} is not <n>d, <n>mo or <n>y")
+        return cls(int(match.group(1)), match.group(2))
+
+    def after(self, birth: date) -> date:
+        """The day this age is reached; born on Feb 29, one turns a year older on Feb 28 in other years."""
+        if self.unit == "d":
+            return birth + timedelta(days=self.count)
+        months = birth.month - 1 + (self.count if self.unit == "mo" else 12 * self.count)
+        year, month = birth.year + months // 12, months % 12 + 1
+        return date(year, month, min(birth.day, monthrange(year, month)[1]))  # else the month's last day
 
 
 @dataclass(frozen=True, slots=True)
 class _Band:
-    start: str
-    end: str | None
+    start: _Age
+    end: _Age | None
     label: str
     female: tuple[float | None, float | None]
     male: tuple[float | None, float | None]
     citation: str
-
-    def covers(self, birth: date, day: date) -> bool:
-        return _after(birth, self.start) <= day and (self.end is None or day < _after(birth, self.end))
 
     def limits(self, sex: str | None) -> tuple[float | None, float | None]:
         """The interval for ``sex``; for another or unknown sex, the wider of the two."""
@@ -79,7 +88,10 @@ class ReferenceIntervals:
         if entry is None:
             return None
         bands, unit = entry
-        band = bands[-1] if birth is None else next((b for b in bands if b.covers(birth, day)), bands[-1])
+        # Bands are contiguous from birth (checked at load): the one covering ``day`` is the last that has
+        # started by then - for an adult the first one asked (a result before birth gets the adult band).
+        started = (b for b in reversed(bands) if birth is not None and b.start.after(birth) <= day)
+        band = next(started, bands[-1])
         low, high = band.limits(sex)
         return Interval(low, high, unit, band.citation, band.label)
 
@@ -97,12 +109,19 @@ def load_reference_intervals(raw: dict[str, Any], canonical_units: dict[str, str
     indexed: dict[str, tuple[tuple[_Band, ...], str]] = {}
     for name, spec in raw["intervals"].items():
         bands = tuple(
-            _Band(b["from"], b["to"], b["label"], _limits(b["female"]), _limits(b["male"]), b["citation"])
+            _Band(
+                _Age.parse(b["from"]),
+                None if b["to"] is None else _Age.parse(b["to"]),
+                b["label"],
+                _limits(b["female"]),
+                _limits(b["male"]),
+                b["citation"],
+            )
             for b in spec["bands"]
         )
-        if bands[0].start != "0d" or bands[-1].end is not None:
+        if bands[0].start != _Age(0, "d") or bands[-1].end is not None:
             raise ValueError(f"reference interval {name}: bands must start at 0d and end open")
-        ordered = [_after(SAMPLE_BIRTH, b.start) for b in bands]
+        ordered = [b.start.after(SAMPLE_BIRTH) for b in bands]
         gaps = any(b.end != after.start for b, after in itertools.pairwise(bands))
         if gaps or ordered != sorted(set(ordered)):
             raise ValueError(f"reference interval {name}: bands must be contiguous and increasing")

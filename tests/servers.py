@@ -111,6 +111,11 @@ class ServerProcess:
         if self._log:
             self._log.close()
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process has ended (None while it runs)."""
+        return self._proc.poll()
+
     def kill(self, sig: int) -> None:
         """Send ``sig`` (e.g. SIGKILL: no shutdown, no flush) and wait for the process to end."""
         self._proc.send_signal(sig)
@@ -127,11 +132,16 @@ class ServiceProcess(ServerProcess):
         log_level: str = "warning",
         launcher: Sequence[str] = (),
         port: int | None = None,
+        program: Sequence[str] = (),
+        workers: int = 1,
     ) -> None:
-        """``launcher``: a command the script runs under, e.g. ``("prlimit", "--nofile=128")``."""
+        """``launcher``: a command the script runs under, e.g. ``("prlimit", "--nofile=128")``; ``program``:
+        the command instead of the console script, e.g. ``(python, "-m", "service.cli.main")``; ``workers``:
+        ``serve --workers``."""
         port = port or free_port()
-        script = Path(sys.executable).parent / "calcinosis-cds"
-        serve = [str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+        program = program or (str(Path(sys.executable).parent / "calcinosis-cds"),)
+        serve = [*program, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+        serve += ["--workers", str(workers)] if workers > 1 else []
         command = [*launcher, *serve]
         database = {"CDS_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp(prefix='cds-')}/cds.db"}
         super().__init__(command, port, {**os.environ, **database, **(env or {})}, log_file)

@@ -13,9 +13,9 @@ import pytest
 
 from service.settings import Settings
 from tests import fhir_data as fd
-from tests.load_tools import rows
+from tests.load_tools import rows, wait_until
 from tests.reference_data import EXAMPLES, load
-from tests.servers import RunningService
+from tests.servers import RunningService, ServiceProcess
 
 HOOK = "/cds-services/calcinosis-cutis-risk"
 FEEDBACK = HOOK + "/feedback"
@@ -318,3 +318,23 @@ def test_known_card_feedback_is_tied_to_its_rule(
     assert [(r["rule_id"], r["outcome"], r["accepted_suggestions"]) for r in joined] == [
         ("metastatic-calcification", "accepted", 1)
     ]
+
+
+def test_an_override_stored_by_another_process_holds_the_card_back_within_the_refresh(
+    database_url: str, client: httpx.Client
+) -> None:
+    """Each worker or replica keeps its own override index (``service.store.override_index``): the process
+    that stores an override holds the next card back at once; another one does within
+    CDS_SUPPRESSION_REFRESH_S (until then it shows the card: over-alerting, never hiding advice)."""
+    env = {"CDS_DATABASE_URL": database_url, "CDS_SUPPRESSION_REFRESH_S": "0.5"}
+    body = fd.request_body(
+        pid="p-shared", prefetch=fd.full_prefetch("p-shared", high_calcium(12.4, "p-shared"))
+    )
+    with ServiceProcess(env) as first, ServiceProcess(env) as second:
+        card = client.post(first.url + HOOK, json=body).json()["cards"][0]
+        assert client.post(second.url + HOOK, json=body).json()["cards"][0]["summary"] == card["summary"]
+        feedback = {"feedback": [overridden(card["uuid"], datetime.now(UTC))]}
+        client.post(first.url + FEEDBACK, json=feedback).raise_for_status()
+        assert client.post(first.url + HOOK, json=body).json()["cards"] == []
+        took = wait_until(lambda: client.post(second.url + HOOK, json=body).json()["cards"] == [], 30)
+    print(f"\nthe other process held the card back {took:.2f} s after the override (refresh every 0.5 s)")

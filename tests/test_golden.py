@@ -39,6 +39,7 @@ from service.settings import Environment, Settings
 from service.store.engine import create_engine
 from service.store.history import CardHistory
 from service.store.history_writer import HistoryWriter
+from service.store.override_index import OverrideIndex
 from service.store.repository import Store
 from service.store.schema import ensure_schema
 from terminology.knowledge import load_knowledge
@@ -158,8 +159,16 @@ def answer(raw: bytes) -> dict[str, Any]:
             metrics = Metrics()
             store = Store(engine, settings.hash_key())
             writer = HistoryWriter(store, metrics, settings.history_queue_size, settings.history_batch_size)
+            overrides = OverrideIndex(
+                store, metrics, settings.longest_suppression_days, settings.suppression_refresh_s, lambda: NOW
+            )
             history = CardHistory(
-                store, writer, metrics, settings.suppression_window_days, settings.suppression_read_deadline_s
+                store,
+                writer,
+                overrides,
+                metrics,
+                settings.suppression_window_days,
+                settings.suppression_read_deadline_s,
             )
             async with httpx.AsyncClient(
                 transport=httpx.MockTransport(_refuse), follow_redirects=False

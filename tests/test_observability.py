@@ -10,6 +10,7 @@ import httpx
 from tests import fhir_data as fd
 from tests.servers import RunningService, ServiceProcess
 
+ACCESS = "calcinosis_cds.access"
 HOOK = "/cds-services/calcinosis-cutis-risk"
 
 
@@ -70,7 +71,7 @@ def test_json_logs_carry_no_patient_data_or_token(tmp_path: Path) -> None:
     lines = [line for line in log_file.read_text().splitlines() if line.strip()]
     entries = [json.loads(line) for line in lines]  # every line is one JSON object
     assert {"time", "level", "logger", "message", "requestId"} <= set(entries[0])
-    assert any("answered hookInstance=" in e["message"] for e in entries)
+    assert any(e["logger"] == ACCESS and "hookInstance=" in e["message"] for e in entries)
     everything = log_file.read_text()
     for name, canary in canaries.items():
         assert canary not in everything, name
@@ -98,9 +99,26 @@ def test_the_access_log_never_holds_a_query_string(tmp_path: Path) -> None:
         assert client.post(f"{service.url}{HOOK}/feedback?token={canary}", content=b"{").status_code == 400
         assert client.get(f"{service.url}/nope?access_token={canary}").status_code == 404
     entries = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
-    access = [e["message"] for e in entries if e["logger"] == "uvicorn.access"]
-    assert any('"GET /cds-services HTTP/1.1" 200' in line for line in access), access
-    assert any(f'"POST {HOOK} HTTP/1.1" 200' in line for line in access), access
-    assert any('"GET /nope HTTP/1.1" 404' in line for line in access), access
+    access = [e["message"] for e in entries if e["logger"] == ACCESS]
+    assert any("request method=GET path=/cds-services status=200" in line for line in access), access
+    assert any(f"request method=POST path={HOOK} status=200" in line for line in access), access
+    assert any("request method=GET path=/nope status=404" in line for line in access), access
     assert canary not in log_file.read_text()
     assert "access_token" not in log_file.read_text()
+
+
+def test_a_hook_call_writes_one_log_line(tmp_path: Path) -> None:
+    """One line per call, written when the response is out, with what the call did (issue 16: a
+    card-issuing call wrote three - the prefetch states, the answer, uvicorn's access line)."""
+    log_file = tmp_path / "service.log"
+    with ServiceProcess(log_file=log_file, log_level="info") as service, httpx.Client(timeout=10) as client:
+        labs = [fd.lab(fd.CALCIUM_MASS, 14.5, "mg/dL")]
+        body = fd.request_body(prefetch=fd.full_prefetch("p1", labs))
+        answer = client.post(service.url + HOOK, json=body, headers={"X-Request-ID": "one-line"})
+        assert len(answer.json()["cards"]) == 1
+    entries = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
+    [line] = [e for e in entries if e["requestId"] == "one-line"]
+    assert line["logger"] == ACCESS
+    assert line["message"].startswith(f"request method=POST path={HOOK} status=200 ms=")
+    for fact in (f"hookInstance={body['hookInstance']}", "cards=1", "suppressed=0", "prefetch={"):
+        assert fact in line["message"]

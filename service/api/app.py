@@ -40,6 +40,7 @@ from service.settings import Environment, Settings
 from service.store.engine import create_engine, create_read_engine
 from service.store.history import CardHistory
 from service.store.history_writer import HistoryWriter
+from service.store.override_index import OverrideIndex
 from service.store.replay_table import DatabaseReplayCache
 from service.store.repository import Store
 from service.store.schema import ensure_schema
@@ -97,9 +98,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                 writer = HistoryWriter(
                     store, metrics, settings.history_queue_size, settings.history_batch_size
                 )
+                overrides = OverrideIndex(
+                    store, metrics, settings.longest_suppression_days, settings.suppression_refresh_s, clock
+                )
+                await overrides.reload()  # before the first call; see service.store.override_index
                 history = CardHistory(
                     store,
                     writer,
+                    overrides,
                     metrics,
                     settings.suppression_window_days,
                     settings.suppression_read_deadline_s,
@@ -110,15 +116,18 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                     replay=replay,
                     store=store,
                     history_writer=writer,
+                    overrides=overrides,
                     hook=HookDeps(FetchDeps(settings, allowlist, http, metrics), knowledge, clock, history),
                     history=history,
                 )
                 collector.freeze_startup_objects()  # ~135k objects built above; see service.api.collector
                 writer.start()
+                overrides.start()
                 try:
                     with slot.holding(runtime):
                         yield
                 finally:
+                    await overrides.stop()
                     await writer.stop(settings.history_drain_timeout_s)  # after the last request
             finally:
                 await replay.close()

@@ -22,8 +22,9 @@ from cards.catalog import AdvisedCard, RuleFailed, ServiceDeclaration
 from cards.given import Given
 from service.api.decode import MalformedJsonError, decode_json, decode_request
 from service.api.hooks import HOOKS, HookContext
+from service.api.observability import note
 from service.api.sendable import card_problems
-from service.api.wire import HookRequest, HookResponse
+from service.api.wire import HookRequest
 from service.errors import ErrorCode, Problem, ServiceError
 from service.fhir.resolve import FetchDeps, resolve_prefetch
 from service.metrics import Metrics
@@ -147,21 +148,21 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
     failed = _rule_failure_reporter(request.hookInstance, deps.fetch.metrics)
     given = Given(snapshot, _drafts(context, deps.knowledge, request.fhirServer))
     advised = declaration.advise(given, now, lambda: str(uuid.uuid4()), failed)
-    problems = [p for a in advised for p in card_problems(a.card)]
+    wire = {id(a): a.card.to_wire() for a in advised}  # dumped once: checked, then sent as is
+    problems = [p for a in advised for p in card_problems(wire[id(a)])]
     if problems:
         raise OutboundCardError("; ".join(problems))
     sent, record = await deps.history.select(
         declaration.id, request.hookInstance, context.patientId, advised, now
     )
-    response = HookResponse(cards=[a.card for a in sent]).to_wire()
+    response = {"cards": [wire[id(a)] for a in sent]}  # CDS Hooks 2.0 § CDS Service Response
     record()
-    log.info(
-        "answered hookInstance=%s service=%s cards=%d suppressed=%d ignored=%s ms=%.1f",
-        request.hookInstance,
-        declaration.id,
-        len(sent),
-        len(advised) - len(sent),
-        snapshot.ignored_counts(),
-        (time.perf_counter() - started) * 1000,
+    note(  # on the call's one access line (service.api.observability)
+        hookInstance=request.hookInstance,
+        service=declaration.id,
+        cards=len(sent),
+        suppressed=len(advised) - len(sent),
+        ignored=snapshot.ignored_counts(),
+        hook_ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return response

@@ -1,9 +1,15 @@
-"""Request ids, structured JSON logs, and per-request metrics.
+"""Request ids, structured JSON logs, one access line per request, and per-request metrics.
 
 Every request gets an id (``X-Request-ID``: the caller's if it is a plain token, else a new uuid), carried
 in a context variable into every log line. Logs are JSON objects with time, level, logger, message and
-request id; the service logs ids, counts and reason codes only - never a patient detail or a token, and
-the access log never a query string.
+request id; the service logs ids, counts and reason codes only - never a patient detail or a token.
+
+Each request is logged once, when its response is out (logger ``calcinosis_cds.access``: method, path,
+status, milliseconds), with what the handler noted about it (:func:`note`: a hook call's instance, cards,
+suppressions, prefetch states). This replaces uvicorn's access line and the hook's own lines: a
+card-issuing call wrote three lines, 3 % of its Python time (``bench/profile.py``, README "Performance").
+The path is the ASGI path, which never holds the query string (a client may put a token there, as
+``?access_token=``, RFC 6750 § 2.3).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.metrics import Metrics
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+FACTS: ContextVar[dict[str, object] | None] = ContextVar("request_facts", default=None)
+ACCESS = logging.getLogger("calcinosis_cds.access")
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -39,33 +47,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-class DropQueryString(logging.Filter):
-    """Access-log lines keep the path and drop the query string: a client may put a token there (a JWT as
-    ``?access_token=``, RFC 6750 § 2.3) and logs must never hold one.
-
-    uvicorn logs each request as ``'%s - "%s %s HTTP/%s" %d'`` with (client, method, path and query,
-    version, status); every string argument that is a path loses what follows its ``?``.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg
-                for arg in record.args
-            )
-        return True
-
-
-ACCESS_LOGGER = "uvicorn.access"
-
-
 def configure_json_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger(ACCESS_LOGGER).addFilter(DropQueryString())
+
+
+def note(**facts: object) -> None:
+    """Add ``facts`` (ids, counts, reason codes) to the current request's access line."""
+    noted = FACTS.get()
+    if noted is not None:
+        noted.update(facts)
 
 
 def _request_id(scope: Scope) -> str:
@@ -78,7 +72,8 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestObserver:
-    """ASGI middleware: request id in and out, request count and latency by route template."""
+    """ASGI middleware: request id in and out, request count and latency by route template, the access
+    line."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -90,6 +85,8 @@ class RequestObserver:
             return
         request_id = _request_id(scope)
         token = REQUEST_ID.set(request_id)
+        facts: dict[str, object] = {}
+        facts_token = FACTS.set(facts)
         started = time.perf_counter()
         status = 500
         recorded = False
@@ -99,8 +96,17 @@ class RequestObserver:
             if not recorded:
                 recorded = True
                 endpoint = str(getattr(scope.get("route"), "path", "unmatched"))
-                self.metrics.requests.labels(endpoint, scope.get("method", ""), str(status)).inc()
-                self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+                method, seconds = scope.get("method", ""), time.perf_counter() - started
+                self.metrics.requests.labels(endpoint, method, str(status)).inc()
+                self.metrics.latency.labels(endpoint).observe(seconds)
+                ACCESS.info(
+                    "request method=%s path=%s status=%d ms=%.1f%s",
+                    method,
+                    scope.get("path", ""),
+                    status,
+                    seconds * 1000,
+                    "".join(f" {name}={value}" for name, value in facts.items()),
+                )
 
         async def observe(message: Message) -> None:
             nonlocal status
@@ -115,4 +121,5 @@ class RequestObserver:
             await self.app(scope, receive, observe)
         finally:
             record()
+            FACTS.reset(facts_token)
             REQUEST_ID.reset(token)

@@ -65,7 +65,12 @@ def cds_routes(registry: Registry, settings: Settings, slot: RuntimeSlot) -> API
         _declared(registry, service_id)
         raw = await read_body(request, settings.max_feedback_bytes)
         stored = await receive_feedback(
-            runtime.store, service_id, raw, runtime.hook.clock(), runtime.history_writer.pending
+            runtime.store,
+            service_id,
+            raw,
+            runtime.hook.clock(),
+            runtime.history_writer.pending,
+            runtime.overrides,
         )
         return json_response(stored)
 
@@ -84,7 +89,7 @@ def health_routes(slot: RuntimeSlot) -> APIRouter:
         """Ready once started and while the jti replay cache answers (calls are refused without it)."""
         if not slot.ready:
             return json_response({"status": "starting"}, 503)
-        if not await slot().replay.ping():
+        if not await slot.runtime.replay.ping():
             return json_response({"status": "replay-cache-unavailable"}, 503)
         return json_response({"status": "ready"})
 

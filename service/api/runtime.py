@@ -4,6 +4,10 @@ FastAPI dependency (``Annotated[Runtime, Depends(slot)]``) instead of untyped ``
 The slot is empty before start-up completes and after shut-down; a route asking for it then gets a 503
 ``service.starting`` (uvicorn serves no request before the lifespan has started, so only a test that
 skips the lifespan can see it). ``/readyz`` asks ``slot.ready`` instead.
+
+The dependency is a coroutine function on purpose: FastAPI runs a plain (sync) callable dependency in its
+thread pool, a hand-off to another thread and back on every request (2 % of a card-issuing call's Python
+time and a thread wake-up on its latency, ``bench/profile.py``, README "Performance").
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from service.auth.verifier import Verifier
 from service.errors import ErrorCode, ServiceError
 from service.store.history import CardHistory
 from service.store.history_writer import HistoryWriter
+from service.store.override_index import OverrideIndex
 from service.store.repository import Store
 
 SERVICE_UNAVAILABLE = 503
@@ -30,6 +35,7 @@ class Runtime:
     replay: ReplayCache
     store: Store
     history_writer: HistoryWriter
+    overrides: OverrideIndex
     hook: HookDeps
     history: CardHistory  # also ``hook.history``; the preview page asks it which cards it would hold back
 
@@ -52,7 +58,12 @@ class RuntimeSlot:
     def ready(self) -> bool:
         return self._runtime is not None
 
-    def __call__(self) -> Runtime:
+    async def __call__(self) -> Runtime:
+        return self.runtime
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime, or a 503 ``service.starting`` (:class:`ServiceError`) while there is none."""
         if self._runtime is None:
             raise ServiceError.single(
                 SERVICE_UNAVAILABLE, ErrorCode.STARTING, "the service is starting; retry"

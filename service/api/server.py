@@ -103,7 +103,8 @@ def bounded_head_protocol(settings: Settings) -> type[BoundedHeadProtocol]:
 
 def server_config(app: Any, settings: Settings, host: str, port: int, log_level: str) -> uvicorn.Config:
     """The uvicorn configuration of ``serve``. ``server_header=False``: no "server: uvicorn" banner;
-    ``log_config=None``: uvicorn logs through our JSON handler (``service.api.observability``)."""
+    ``log_config=None``: uvicorn logs through our JSON handler, and ``access_log=False``: the service writes
+    its own access line (``service.api.observability``)."""
     return uvicorn.Config(
         app,
         host=host,
@@ -111,6 +112,7 @@ def server_config(app: Any, settings: Settings, host: str, port: int, log_level:
         log_level=log_level,
         server_header=False,
         log_config=None,
+        access_log=False,
         http=bounded_head_protocol(settings),
         timeout_keep_alive=settings.keep_alive_timeout_s,
         limit_concurrency=settings.limit_concurrency,

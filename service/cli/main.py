@@ -34,12 +34,20 @@ from service.api.server import server_config
 from service.auth.client_token import DEFAULT_ISSUER, TokenSigner, make_dev_keys
 from service.cli.check import check, read_drafts, render
 from service.cli.sandbox import SandboxError, load_demo
+from service.cli.workers import run_workers
 from service.settings import Settings
 from service.settings_errors import settings_problems
 from service.store.engine import create_engine
 from service.store.schema import SchemaBehindError, ensure_schema
 
 EXIT_USAGE = 2
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes sharing the port (default 1; README: Performance says how many)",
+    )
     serve.add_argument(
         "--log-level",
         default="info",
@@ -189,6 +203,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings)  # the data is checked first: a typo stops here, before the database
     asyncio.run(_schema(settings, settings.migrates_on_start))
     config = server_config(app, settings, args.host, args.port, args.log_level)
+    if args.workers > 1:
+        return run_workers(config, args.workers)
     uvicorn.Server(config).run()
     return 0
 

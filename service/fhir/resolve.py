@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from service.api.observability import note
 from service.api.wire import HookRequest
 from service.errors import ErrorCode, Problem, ServiceError
 from service.fhir.client import FetchLimits, FhirClient, FhirFetchError, next_link
@@ -156,7 +157,7 @@ async def resolve_prefetch(
         states[label] = states.get(label, 0) + 1
         if label in (PrefetchState.MISSING, PrefetchState.EHR_FAILED, WRONG_PATIENT):
             queries[key] = render_template(template, tokens)
-    log.info("prefetch hookInstance=%s states=%s", request.hookInstance, states)
+    note(prefetch=states)
     if not queries:
         return values
     if not request.fhirServer:
@@ -184,10 +185,5 @@ async def resolve_prefetch(
         raise _unavailable(err.failures) from err
     finally:
         deps.metrics.fhir_latency.observe(time.perf_counter() - started)
-    log.info(
-        "fetched hookInstance=%s keys=%d ms=%.1f",
-        request.hookInstance,
-        len(fetched),
-        (time.perf_counter() - started) * 1000,
-    )
+    note(fetched=len(fetched), fetch_ms=round((time.perf_counter() - started) * 1000, 1))
     return {**values, **fetched}

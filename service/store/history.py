@@ -6,8 +6,9 @@ A card is held back when a clinician overrode a card of the same rule for the sa
 one (higher rank: the evidence worsened), or rests on other evidence (a newer result for its analytes, a new
 diagnosis or medication: the references behind the card, compared as a keyed hash), or is critical: a
 critical card is never held back (one override hid a Ca 14.8 card from every clinician for 30 days).
-The suppression read is on the hook's path (one indexed query); the history write is not: it is queued
-for the writer task (``service.store.history_writer``). ``CardHistory.held_back`` asks the same question
+The suppression read is on the hook's path (one indexed query), for a patient with an override only
+(``service.store.override_index``); the history write is not: it is queued for the writer task
+(``service.store.history_writer``). ``CardHistory.held_back`` asks the same question
 without acting on the answer (the preview page: which cards would be held back, by which override, until
 when).
 
@@ -36,7 +37,9 @@ from cards.catalog import AdvisedCard
 from service.metrics import Metrics
 from service.store.engine import is_lock_timeout
 from service.store.history_writer import HistoryWriter
-from service.store.repository import CallRecord, CardRecord, Override, Store
+from service.store.override_index import OverrideIndex
+from service.store.records import CallRecord, CardRecord, Override
+from service.store.repository import Store
 
 log = logging.getLogger("calcinosis_cds.history")
 
@@ -88,12 +91,14 @@ class CardHistory:
         self,
         store: Store,
         writer: HistoryWriter,
+        overrides: OverrideIndex,
         metrics: Metrics,
         window_days: Callable[[str], int],
         read_deadline_s: float,
     ) -> None:
         self.store = store
         self._writer = writer
+        self._override_index = overrides
         self._metrics = metrics
         self._window_days = window_days
         self._read_deadline_s = read_deadline_s
@@ -176,15 +181,15 @@ class CardHistory:
         self, patient_key: str, advised: Sequence[AdvisedCard], now: datetime
     ) -> dict[str, list[Override]]:
         """The recent overrides of the rules of ``advised`` that may hold a card back, each within its rule's
-        window (no read for critical cards or a window of 0). Past the deadline the read is cancelled and
-        left to unwind on its own (a query stuck in a driver may take seconds to notice), since the EHR is
-        waiting. Raises ``SuppressionReadError``."""
+        window (no read for critical cards, a window of 0 or a patient without an override). Past the
+        deadline the read is cancelled and left to unwind on its own (a query stuck in a driver may take
+        seconds to notice), since the EHR is waiting. Raises ``SuppressionReadError``."""
         windows = {
             a.rule_id: now - timedelta(days=days)
             for a in advised
             if a.card.indicator != "critical" and (days := self._window_days(a.rule_id)) > 0
         }
-        if not windows:
+        if not windows or not self._override_index.may_hold(patient_key):
             return {}
         read = asyncio.ensure_future(self.store.recent_overrides(patient_key, windows))
         try:

@@ -21,7 +21,9 @@ What may be lost, and what is counted (``cds_history_dropped_total{reason}``):
 - crash (SIGKILL, power loss): the records not yet written are lost - at most the queue's content, in normal
   operation the calls of the last few milliseconds. Card history is an audit trail and the memory of
   suppression, not clinical data: a lost record means at worst that a card is shown once more. Feedback is
-  never queued: it keeps its commit-before-200 guarantee (``service.api.feedback``).
+  never queued: it keeps its commit-before-200 guarantee (``service.api.feedback``), and feedback on a card
+  still queued here writes that card's row in its own transaction (:attr:`HistoryWriter.pending`), so a
+  card with acknowledged feedback is never among the lost.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Set
+from collections.abc import Mapping
 
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from service.metrics import Metrics
-from service.store.repository import CallRecord, Store
+from service.store.records import CallRecord
+from service.store.repository import Store
 
 log = logging.getLogger("calcinosis_cds.history")
 RETRY_FIRST_S = 0.1
@@ -49,13 +52,14 @@ class HistoryWriter:
         self._queue: asyncio.Queue[CallRecord] = asyncio.Queue(capacity)
         self._batch_size = batch_size
         self._batch: list[CallRecord] = []
-        self._pending: set[str] = set()
+        self._pending: dict[str, CallRecord] = {}
         self._task: asyncio.Task[None] | None = None
         metrics.history_queue.set_function(self._queue.qsize)
 
     @property
-    def pending(self) -> Set[str]:
-        """Uuids of cards sent but not yet in the card history (queued or being written)."""
+    def pending(self) -> Mapping[str, CallRecord]:
+        """The calls whose cards were sent but are not yet in the card history (queued or being written), by
+        card uuid."""
         return self._pending
 
     def submit(self, call: CallRecord) -> None:
@@ -67,7 +71,7 @@ class HistoryWriter:
         except asyncio.QueueFull:
             self._dropped("queue-full", 1)
             return
-        self._pending.update(call.card_uuids)
+        self._pending.update(dict.fromkeys(call.card_uuids, call))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="card-history-writer")
@@ -92,7 +96,8 @@ class HistoryWriter:
                 self._batch.append(self._queue.get_nowait())
             await self._write(self._batch)
             for call in self._batch:
-                self._pending.difference_update(call.card_uuids)
+                for card_uuid in call.card_uuids:
+                    self._pending.pop(card_uuid, None)
                 self._queue.task_done()
             self._batch = []
 

@@ -70,6 +70,9 @@ class FeedbackEntry(Base):
     outcome_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    # The override index reloads the overrides of the last suppression window (migration 0004).
+    __table_args__ = (Index("ix_feedback_outcome_at", "outcome", "outcome_at"),)
+
 
 class UsedTokenId(Base):
     """A token id seen (the jti replay cache when there is no Redis), kept until the token has expired.

@@ -1,74 +1,29 @@
 """Reads and writes of card history, suppressions and feedback.
 
 Card history is written in batches of hook calls, one transaction per batch (``service.store.history_writer``
-drains its queue into :meth:`Store.record_calls`); suppression needs one indexed read per call. Feedback
-batches are atomic (all or nothing) and idempotent: each item's dedupe key is a hash of its service, card,
-outcome, reason and timestamp, so a redelivered batch is stored once.
+drains its queue into :meth:`Store.record_calls`); suppression needs one indexed read per call for a patient
+with an override (``service.store.override_index``). Feedback batches are atomic (all or nothing) and
+idempotent: each item's dedupe key is a hash of its service, card, outcome, reason and timestamp, so a
+redelivered batch is stored once. Feedback on a card still in the history queue writes that card's row in
+its own transaction (the writer's later insert of the same card changes nothing), so feedback that got its
+200 is tied to its card even if the process is killed before the queue is written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence, Set
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from service.api.wire import FeedbackItem
 from service.store.models import FeedbackEntry, IssuedCard, Suppression
-
-
-@dataclass(frozen=True, slots=True)
-class CardRecord:
-    """What the history needs of one card: never its text, never a clinical value."""
-
-    card_uuid: str
-    rule_id: str
-    rule_version: str
-    indicator: str
-    rank: int
-    evidence_key: str
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """A recent override of a rule for a patient, the evidence the overridden card rested on, when it was
-    overridden and why (a coded reason, or only that there was a comment: its text is never kept)."""
-
-    rank: int
-    card_uuid: str
-    evidence_key: str | None
-    overridden_at: datetime
-    reason_system: str | None
-    reason_code: str | None
-    has_comment: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """The history of one hook call: the cards sent and the cards held back (with the override)."""
-
-    service_id: str
-    hook_instance: str
-    patient_key: str
-    issued: tuple[CardRecord, ...]
-    suppressed: tuple[tuple[CardRecord, Override], ...]
-    at: datetime
-
-    @property
-    def card_uuids(self) -> tuple[str, ...]:
-        return tuple(card.card_uuid for card in self.issued)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackResult:
-    stored: int
-    duplicates: int
-    unknown_cards: tuple[str, ...]
+from service.store.records import CallRecord, CardRecord, FeedbackResult, Override
 
 
 def _dedupe_key(service_id: str, item: FeedbackItem) -> str:
@@ -101,6 +56,26 @@ def _card_columns(card: CardRecord) -> dict[str, object]:
     }
 
 
+def _issued_rows(calls: Sequence[CallRecord]) -> list[dict[str, object]]:
+    return [
+        {
+            **_call_columns(call),
+            **_card_columns(c),
+            "rank": c.rank,
+            "card_uuid": c.card_uuid,
+            "issued_at": call.at,
+            "evidence_key": c.evidence_key,
+        }
+        for call in calls
+        for c in call.issued
+    ]
+
+
+def _with_reason() -> ColumnElement[bool]:
+    """An override that can hold cards back: one with a coded reason or a comment."""
+    return or_(FeedbackEntry.override_reason_code.is_not(None), FeedbackEntry.has_comment.is_(True))
+
+
 class Store:
     """``engine`` writes (and reads feedback and reports); ``reader``, when given, serves the suppression
     read with its own bound on lock waits (``service.store.engine.create_read_engine``)."""
@@ -126,9 +101,6 @@ class Store:
         """Per rule: the cards overridden with a reason since that rule's window start."""
         if not windows:
             return {}
-        with_reason = or_(
-            FeedbackEntry.override_reason_code.is_not(None), FeedbackEntry.has_comment.is_(True)
-        )
         in_window = or_(
             *(
                 and_(IssuedCard.rule_id == rule, FeedbackEntry.outcome_at >= since)
@@ -150,7 +122,7 @@ class Store:
             .where(
                 IssuedCard.patient_key == patient_key,
                 FeedbackEntry.outcome == "overridden",
-                with_reason,
+                _with_reason(),
                 in_window,
             )
         )
@@ -164,20 +136,30 @@ class Store:
             found.setdefault(rule_id, []).append(override)
         return found
 
+    async def overridden_patients(self, since: datetime) -> set[str]:
+        """Patient keys with a card overridden with a reason since ``since`` (the override index)."""
+        query = (
+            select(IssuedCard.patient_key)
+            .distinct()
+            .join(FeedbackEntry, FeedbackEntry.card_uuid == IssuedCard.card_uuid)
+            .where(FeedbackEntry.outcome == "overridden", FeedbackEntry.outcome_at >= since, _with_reason())
+        )
+        async with self.engine.connect() as connection:
+            return set((await connection.execute(query)).scalars())
+
+    def _insert(self, model: Any) -> Any:
+        """``INSERT`` of the database's dialect (for ``ON CONFLICT DO NOTHING``)."""
+        return (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(model)
+
+    async def _insert_issued(self, connection: AsyncConnection, calls: Sequence[CallRecord]) -> None:
+        """The cards sent in ``calls``; a card already there (written with its feedback) is left as it is."""
+        rows = _issued_rows(calls)
+        if rows:
+            statement = self._insert(IssuedCard).on_conflict_do_nothing(index_elements=["card_uuid"])
+            await connection.execute(statement, rows)
+
     async def record_calls(self, calls: Sequence[CallRecord]) -> None:
         """The history of several hook calls (cards sent, cards suppressed) in one transaction."""
-        cards = [
-            {
-                **_call_columns(call),
-                **_card_columns(c),
-                "rank": c.rank,
-                "card_uuid": c.card_uuid,
-                "issued_at": call.at,
-                "evidence_key": c.evidence_key,
-            }
-            for call in calls
-            for c in call.issued
-        ]
         held = [
             {
                 **_call_columns(call),
@@ -188,43 +170,61 @@ class Store:
             for call in calls
             for c, o in call.suppressed
         ]
-        if not cards and not held:
+        if not any(call.issued for call in calls) and not held:
             return
         async with self.engine.begin() as connection:
-            if cards:
-                await connection.execute(insert(IssuedCard), cards)
+            await self._insert_issued(connection, calls)
             if held:
                 await connection.execute(insert(Suppression), held)
 
     async def store_feedback(
-        self, service_id: str, items: Sequence[FeedbackItem], now: datetime, queued: Set[str] = frozenset()
+        self,
+        service_id: str,
+        items: Sequence[FeedbackItem],
+        now: datetime,
+        queued: Mapping[str, CallRecord] | None = None,
     ) -> FeedbackResult:
         """Store a validated batch atomically; duplicates (same dedupe key) are skipped, not errors.
 
-        A card is known when it is in the card history or still ``queued`` for it (issued a moment ago).
+        A card is known when it is in the card history or still ``queued`` for it (issued a moment ago, by
+        card uuid); a queued card's row is written here, in the feedback's transaction.
         """
+        queued = queued or {}
+        cards = {i.card for i in items}
         keys = [_dedupe_key(service_id, item) for item in items]
         async with self._sessions.begin() as session:
-            known = set(
-                (
-                    await session.execute(
-                        select(IssuedCard.card_uuid).where(IssuedCard.card_uuid.in_({i.card for i in items}))
-                    )
-                ).scalars()
-            ) | ({i.card for i in items} & queued)
+            written = select(IssuedCard.card_uuid, IssuedCard.patient_key).where(
+                IssuedCard.card_uuid.in_(cards)
+            )
+            patients: dict[str, str] = {uuid: key for uuid, key in await session.execute(written)}
+            waiting = list(
+                {id(call): call for c in cards - patients.keys() if (call := queued.get(c))}.values()
+            )
+            await self._insert_issued(await session.connection(), waiting)
+            patients |= {card.card_uuid: call.patient_key for call in waiting for card in call.issued}
             rows = [
-                self._row(service_id, item, key, item.card in known, now)
+                self._row(service_id, item, key, item.card in patients, now)
                 for item, key in zip(items, keys, strict=True)
             ]
-            insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-            statement = insert(FeedbackEntry).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            statement = self._insert(FeedbackEntry).on_conflict_do_nothing(index_elements=["dedupe_key"])
             result = await session.execute(statement.returning(FeedbackEntry.dedupe_key), rows)
             stored = len(result.all())
-        unknown = tuple(sorted({i.card for i in items} - known))
-        return FeedbackResult(stored=stored, duplicates=len(set(keys)) - stored, unknown_cards=unknown)
+        overridden = frozenset(
+            patients[row["card_uuid"]]
+            for row in rows
+            if row["known_card"]
+            and row["outcome"] == "overridden"
+            and (row["override_reason_code"] is not None or row["has_comment"])
+        )
+        return FeedbackResult(
+            stored=stored,
+            duplicates=len(set(keys)) - stored,
+            unknown_cards=tuple(sorted(cards - patients.keys())),
+            overridden_patients=overridden,
+        )
 
     @staticmethod
-    def _row(service_id: str, item: FeedbackItem, key: str, known: bool, now: datetime) -> dict[str, object]:
+    def _row(service_id: str, item: FeedbackItem, key: str, known: bool, now: datetime) -> dict[str, Any]:
         reason = item.overrideReason.reason if item.overrideReason else None
         return {
             "dedupe_key": key,
