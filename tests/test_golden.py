@@ -29,6 +29,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.catalog import ServiceDeclaration, declared_services
 from cards.render import PROVENANCE
+from service.api.app import card_history
 from service.api.call import HookDeps, call_hook
 from service.api.registry import Registry
 from service.api.sendable import card_problems
@@ -37,9 +38,6 @@ from service.fhir.resolve import FetchDeps
 from service.metrics import Metrics
 from service.settings import Environment, Settings
 from service.store.engine import create_engine
-from service.store.history import CardHistory
-from service.store.history_writer import HistoryWriter
-from service.store.override_index import OverrideIndex
 from service.store.repository import Store
 from service.store.schema import ensure_schema
 from terminology.knowledge import load_knowledge
@@ -158,18 +156,7 @@ def answer(raw: bytes) -> dict[str, Any]:
             await ensure_schema(engine, auto_migrate=True)
             metrics = Metrics()
             store = Store(engine, settings.hash_key())
-            writer = HistoryWriter(store, metrics, settings.history_queue_size, settings.history_batch_size)
-            overrides = OverrideIndex(
-                store, metrics, settings.longest_suppression_days, settings.suppression_refresh_s, lambda: NOW
-            )
-            history = CardHistory(
-                store,
-                writer,
-                overrides,
-                metrics,
-                settings.suppression_window_days,
-                settings.suppression_read_deadline_s,
-            )
+            writer, _, history = await card_history(store, metrics, settings, lambda: NOW)
             async with httpx.AsyncClient(
                 transport=httpx.MockTransport(_refuse), follow_redirects=False
             ) as http:

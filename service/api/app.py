@@ -56,6 +56,28 @@ class StartupDataError(RuntimeError):
     hook): the service must not start. The message is one line naming the file and key."""
 
 
+async def card_history(
+    store: Store, metrics: Metrics, settings: Settings, clock: Callable[[], datetime]
+) -> tuple[HistoryWriter, OverrideIndex, CardHistory]:
+    """The card-history parts of the runtime, wired from the settings: the writer (not yet started), the
+    override index (loaded: before the first call, see ``service.store.override_index``) and the
+    suppression around the rules. The app's lifespan and the golden tests' in-process calls both use it."""
+    writer = HistoryWriter(store, metrics, settings.history_queue_size, settings.history_batch_size)
+    overrides = OverrideIndex(
+        store, metrics, settings.longest_suppression_days, settings.suppression_refresh_s, clock
+    )
+    await overrides.reload()
+    history = CardHistory(
+        store,
+        writer,
+        overrides,
+        metrics,
+        settings.suppression_window_days,
+        settings.suppression_read_deadline_s,
+    )
+    return writer, overrides, history
+
+
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """A ready-to-serve app; loads and checks all knowledge and rule data before returning (raises
     :class:`StartupDataError` when they do not hold together).
@@ -95,21 +117,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             try:
                 await ensure_schema(engine, settings.migrates_on_start)
                 store = Store(engine, settings.hash_key(), reader)
-                writer = HistoryWriter(
-                    store, metrics, settings.history_queue_size, settings.history_batch_size
-                )
-                overrides = OverrideIndex(
-                    store, metrics, settings.longest_suppression_days, settings.suppression_refresh_s, clock
-                )
-                await overrides.reload()  # before the first call; see service.store.override_index
-                history = CardHistory(
-                    store,
-                    writer,
-                    overrides,
-                    metrics,
-                    settings.suppression_window_days,
-                    settings.suppression_read_deadline_s,
-                )
+                writer, overrides, history = await card_history(store, metrics, settings, clock)
                 runtime = Runtime(
                     verifier=verifier,
                     public_base_url=str(settings.public_base_url) if settings.public_base_url else None,
