@@ -10,7 +10,7 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
@@ -28,6 +28,7 @@ from service.api.wire import HookRequest
 from service.errors import ErrorCode, Problem, ServiceError
 from service.fhir.resolve import FetchDeps, resolve_prefetch
 from service.metrics import Metrics
+from service.store.records import AdvisedCall
 from terminology.drafts import read_drafts
 from terminology.knowledge import Knowledge
 from terminology.snapshot import MedicationRecord
@@ -42,14 +43,7 @@ class CardSelection(Protocol):
     """Which advised cards are sent, and the call that queues their history
     (``service.store.history.CardHistory``; the preview page's keeps no history)."""
 
-    async def select(
-        self,
-        service_id: str,
-        hook_instance: str,
-        patient_id: str,
-        advised: Sequence[AdvisedCard],
-        now: datetime,
-    ) -> tuple[list[AdvisedCard], Callable[[], None]]: ...
+    async def select(self, call: AdvisedCall) -> tuple[list[AdvisedCard], Callable[[], None]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +147,7 @@ async def call_hook(declaration: ServiceDeclaration, raw: bytes, deps: HookDeps)
     if problems:
         raise OutboundCardError("; ".join(problems))
     sent, record = await deps.history.select(
-        declaration.id, request.hookInstance, context.patientId, advised, now
+        AdvisedCall(declaration.id, request.hookInstance, context.patientId, advised, now)
     )
     response = {"cards": [wire[id(a)] for a in sent]}  # CDS Hooks 2.0 § CDS Service Response
     record()

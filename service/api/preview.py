@@ -37,8 +37,7 @@ its own API, nothing else (``PREVIEW_CSP``); ``service.api.security`` must leave
 # No ``from __future__ import annotations`` here: FastAPI reads the route signatures at run time, and
 # their ``Annotated[Runtime, Depends(slot)]`` names a local of the router factory.
 import dataclasses
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,6 +53,7 @@ from service.demo import bundle, demo_patients, prefetch
 from service.errors import ErrorCode, ServiceError
 from service.settings import Environment, Settings
 from service.store.history import CardHistory, HeldBack
+from service.store.records import AdvisedCall
 
 PAGE_DIR = Path(__file__).parent / "preview_page"
 PREFIX = "/preview"
@@ -88,16 +88,9 @@ class OutsideHistory:
         self._history = history
         self.held_back: list[HeldBack] | None = []
 
-    async def select(
-        self,
-        service_id: str,
-        hook_instance: str,
-        patient_id: str,
-        advised: Sequence[AdvisedCard],
-        now: datetime,
-    ) -> tuple[list[AdvisedCard], Callable[[], None]]:
-        self.held_back = await self._history.held_back(patient_id, advised, now)
-        return list(advised), lambda: None
+    async def select(self, call: AdvisedCall) -> tuple[list[AdvisedCard], Callable[[], None]]:
+        self.held_back = await self._history.held_back(call.patient_id, call.cards, call.now)
+        return list(call.cards), lambda: None
 
 
 def _held_back(held: HeldBack) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from service.metrics import Metrics
 from service.store.engine import is_lock_timeout
 from service.store.history_writer import HistoryWriter
 from service.store.override_index import OverrideIndex
-from service.store.records import CallRecord, CardRecord, Override
+from service.store.records import AdvisedCall, CallRecord, CardRecord, Override
 from service.store.repository import Store
 
 log = logging.getLogger("calcinosis_cds.history")
@@ -104,18 +104,11 @@ class CardHistory:
         self._read_deadline_s = read_deadline_s
         self._abandoned: set[asyncio.Task[dict[str, list[Override]]]] = set()
 
-    async def select(
-        self,
-        service_id: str,
-        hook_instance: str,
-        patient_id: str,
-        advised: Sequence[AdvisedCard],
-        now: datetime,
-    ) -> tuple[list[AdvisedCard], Callable[[], None]]:
+    async def select(self, call: AdvisedCall) -> tuple[list[AdvisedCard], Callable[[], None]]:
         """The cards to send (in order), and the call that queues their history (it never blocks)."""
-        patient_key = self.store.patient_key(patient_id)
+        patient_key = self.store.patient_key(call.patient_id)
         try:
-            overrides = await self._overrides(patient_key, advised, now)
+            overrides = await self._overrides(patient_key, call.cards, call.now)
         except SuppressionReadError as failed:
             self._metrics.storage_failures.labels(failed.operation).inc()
             log.error(
@@ -127,7 +120,7 @@ class CardHistory:
         sent: list[AdvisedCard] = []
         issued: list[CardRecord] = []
         held: list[tuple[CardRecord, Override]] = []
-        for card, key, override in self._judge(advised, overrides):
+        for card, key, override in self._judge(call.cards, overrides):
             if override is not None:
                 held.append((_record(card, key), override))
             else:
@@ -139,12 +132,14 @@ class CardHistory:
             self._metrics.suppressions.labels(record.rule_id).inc()
             log.info(
                 "suppressed hookInstance=%s rule=%s overridden_card=%s",
-                hook_instance,
+                call.hook_instance,
                 record.rule_id,
                 override.card_uuid,
             )
-        call = CallRecord(service_id, hook_instance, patient_key, tuple(issued), tuple(held), now)
-        return sent, lambda: self._writer.submit(call)
+        history = CallRecord(
+            call.service_id, call.hook_instance, patient_key, tuple(issued), tuple(held), call.now
+        )
+        return sent, lambda: self._writer.submit(history)
 
     async def held_back(
         self, patient_id: str, advised: Sequence[AdvisedCard], now: datetime

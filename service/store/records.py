@@ -1,10 +1,14 @@
-"""What the store keeps of a hook call and returns to its callers: plain records, no clinical values, no
-card text (``service.store.repository`` reads and writes them)."""
+"""What the card history is given and what the store keeps of a hook call: the advised call (its cards, held
+in memory only) and plain records with no clinical values and no card text (``service.store.repository``
+reads and writes them)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from cards.catalog import AdvisedCard
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +59,15 @@ class FeedbackResult:
     duplicates: int
     unknown_cards: tuple[str, ...]
     overridden_patients: frozenset[str]  # patient keys of the cards overridden with a reason
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisedCall:
+    """One hook call's advice, for the card history to choose what is sent: the service, the call and the
+    patient, the cards the rules advised (in order) and the call's clock."""
+
+    service_id: str
+    hook_instance: str
+    patient_id: str
+    cards: Sequence[AdvisedCard]
+    now: datetime
