@@ -24,7 +24,7 @@ def load_config() -> RuleConfig:
 
 def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
     snapshot = given.snapshot
-    diagnoses = [r for concept in config.concepts for r in snapshot.conditions_of(concept)]
+    diagnoses = snapshot.conditions_of(*config.concepts)
     if not diagnoses:
         return []
     missing = missing_orders(snapshot, config.orders, now - config.windows["workup"].delta)

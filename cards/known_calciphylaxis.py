@@ -37,7 +37,7 @@ def load_config() -> RuleConfig:
 
 def evaluate(given: Given, config: RuleConfig, now: datetime) -> list[Finding]:
     snapshot = given.snapshot
-    diagnoses = [r for concept in config.concepts for r in snapshot.conditions_of(concept)]
+    diagnoses = snapshot.conditions_of(*config.concepts)
     if not diagnoses:
         return []
     text, grade = config.text, config.grades["known"]

@@ -36,7 +36,7 @@ def _setting(snapshot: PatientSnapshot, config: RuleConfig) -> tuple[str, str, t
     if stage is not None and t["ckdSevere"].met_by(stage):
         window = "ckd5" if t["ckdFailure"].met_by(stage) else "ckd4"
         return window, text["settingCkd"].format(stage=f"{stage:.0f}"), kidney_rows(snapshot)
-    ctd = [r for concept in config.concepts for r in snapshot.conditions_of(concept)]
+    ctd = snapshot.conditions_of(*config.concepts)
     if ctd:
         return "ctd", text["settingCtd"], tuple({r.resource_id: condition_row(r) for r in ctd}.values())
     return None

@@ -190,9 +190,10 @@ class PatientSnapshot:
         results = self.series(analyte)
         return results[0] if results else None
 
-    def conditions_of(self, concept: str) -> tuple[ConditionRecord, ...]:
-        """Present conditions of ``concept`` (refuted and entered-in-error never get here)."""
-        return tuple(c for c in self.conditions if concept in c.concepts and c.present)
+    def conditions_of(self, *concepts: str) -> tuple[ConditionRecord, ...]:
+        """Present conditions of any of ``concepts``, each once, in record order (refuted and
+        entered-in-error never get here)."""
+        return tuple(c for c in self.conditions if c.present and not c.concepts.isdisjoint(concepts))
 
     def medications_of(self, category: str) -> tuple[MedicationRecord, ...]:
         return tuple(m for m in self.medications if category in m.categories)
