@@ -12,6 +12,7 @@ the replay cache without Redis; README "Connecting an EHR").
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -57,7 +58,8 @@ def run_workers(config: uvicorn.Config, workers: int) -> int:
         if not stopping:
             stopping = True
             for child in children:
-                os.kill(child, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):  # ended and reaped meanwhile
+                    os.kill(child, signal.SIGTERM)
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, stop)
