@@ -5,7 +5,6 @@ stop at nginx, and its access log holds no query string."""
 
 from __future__ import annotations
 
-import datetime
 import shutil
 import subprocess
 import time
@@ -14,11 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.certificates import self_signed
 from tests.load_tools import HOOK, critical_call
 from tests.servers import ServiceProcess, free_port
 from tests.slow_clients import Trickler
@@ -35,33 +31,9 @@ def _nginx() -> str:
     return found
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
 def render(folder: Path, upstream_port: int, listen_port: int, tls: bool = True) -> Path:
     """The example with only the deployment-specific values replaced (and TLS off when ``tls`` is false)."""
-    cert, key = _self_signed(folder)
+    cert, key = self_signed(folder)
     text = EXAMPLE.read_text(encoding="utf-8")
     for old, new in {
         "/etc/ssl/cds.example.org/fullchain.pem": str(cert),
