@@ -187,10 +187,13 @@ class Store:
         """Store a validated batch atomically; duplicates (same dedupe key) are skipped, not errors.
 
         A card is known when it is in the card history or still ``queued`` for it (issued a moment ago, by
-        card uuid); a queued card's row is written here, in the feedback's transaction.
+        card uuid); a queued card's row is written here, in the feedback's transaction. The queue is looked
+        at *before* the history is read: the writer leaves a card's entry only after its row is committed,
+        so a card is either seen in the queue or found by the read. Looked at after, a row committed while
+        the read ran and then taken from the queue was in neither (CI, stop 17).
         """
-        queued = queued or {}
         cards = {i.card for i in items}
+        on_the_way = {c: call for c in cards if (call := (queued or {}).get(c)) is not None}
         keys = [_dedupe_key(service_id, item) for item in items]
         async with self._sessions.begin() as session:
             written = select(IssuedCard.card_uuid, IssuedCard.patient_key).where(
@@ -198,7 +201,7 @@ class Store:
             )
             patients: dict[str, str] = {uuid: key for uuid, key in await session.execute(written)}
             waiting = list(
-                {id(call): call for c in cards - patients.keys() if (call := queued.get(c))}.values()
+                {id(call): call for c, call in on_the_way.items() if c not in patients}.values()
             )
             await self._insert_issued(await session.connection(), waiting)
             patients |= {card.card_uuid: call.patient_key for call in waiting for card in call.issued}
