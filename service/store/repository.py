@@ -200,9 +200,7 @@ class Store:
                 IssuedCard.card_uuid.in_(cards)
             )
             patients: dict[str, str] = {uuid: key for uuid, key in await session.execute(written)}
-            waiting = list(
-                {id(call): call for c, call in on_the_way.items() if c not in patients}.values()
-            )
+            waiting = list({id(call): call for c, call in on_the_way.items() if c not in patients}.values())
             await self._insert_issued(await session.connection(), waiting)
             patients |= {card.card_uuid: call.patient_key for call in waiting for card in call.issued}
             rows = [
