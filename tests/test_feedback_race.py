@@ -11,7 +11,6 @@ a real SQLite database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,16 +40,9 @@ def item(card_uuid: str) -> FeedbackItem:
     )
 
 
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    running = asyncio.new_event_loop()
-    yield running
-    running.close()
-
-
 @pytest.mark.parametrize("queued_at_read", [True, False], ids=["committed-during-read", "still-queued"])
 def test_a_card_written_while_its_feedback_reads_the_history_is_known(
-    tmp_path: Path, loop: asyncio.AbstractEventLoop, queued_at_read: bool
+    tmp_path: Path, queued_at_read: bool
 ) -> None:
     """``committed-during-read``: the writer commits the row and leaves the queue while the feedback's read
     of the history runs (the CI failure). ``still-queued``: the row is not written until the feedback writes
@@ -81,6 +73,6 @@ def test_a_card_written_while_its_feedback_reads_the_history_is_known(
         await writer.engine.dispose()
         return result, counts
 
-    result, counts = loop.run_until_complete(scenario())
+    result, counts = asyncio.run(scenario())
     assert (result.stored, result.duplicates, result.unknown_cards) == (1, 0, ())
     assert (counts["card_history"], counts["feedback"]) == (1, 1)

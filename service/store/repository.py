@@ -192,8 +192,9 @@ class Store:
         so a card is either seen in the queue or found by the read. Looked at after, a row committed while
         the read ran and then taken from the queue was in neither (CI, stop 17).
         """
+        queued = queued or {}
         cards = {i.card for i in items}
-        on_the_way = {c: call for c in cards if (call := (queued or {}).get(c)) is not None}
+        on_the_way = {c: call for c in cards if (call := queued.get(c)) is not None}
         keys = [_dedupe_key(service_id, item) for item in items]
         async with self._sessions.begin() as session:
             written = select(IssuedCard.card_uuid, IssuedCard.patient_key).where(
